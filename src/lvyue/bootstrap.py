@@ -1,0 +1,58 @@
+"""Wiring: every capability's tables and event handlers, and database set-up.
+
+This is the one module that knows all capabilities; it sits above them in the layer order.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from alembic.script import ScriptDirectory
+
+from lvyue.catalog import models as _catalog  # noqa: F401  (registers tables)
+from lvyue.config import get_settings
+from lvyue.core.db import Base, engine_for
+from lvyue.inventory import models as _inventory  # noqa: F401
+from lvyue.orders import models as _orders  # noqa: F401
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+metadata = Base.metadata
+
+
+def database_url(url: str | None = None) -> str:
+    return url or get_settings().database_url
+
+
+def alembic_config(url: str) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return cfg
+
+
+def upgrade(url: str) -> None:
+    """Bring the database to the newest schema (what ``lvyue init`` runs)."""
+    engine = engine_for(url)
+    with engine.begin() as conn:
+        cfg = alembic_config(url)
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "head")
+
+
+def reset(url: str) -> None:
+    """Drop every lvyue table and build the schema again (demo and tests only)."""
+    engine = engine_for(url)
+    with engine.begin() as conn:
+        metadata.drop_all(conn)
+        conn.execute(sa.text("DROP TABLE IF EXISTS alembic_version"))
+    upgrade(url)
+
+
+@cache
+def head_revision() -> str | None:
+    return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()

@@ -1,0 +1,77 @@
+"""The `lvyue` command: the root of every capability's commands."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+import sqlalchemy as sa
+import typer
+
+from lvyue import bootstrap
+from lvyue.catalog.cli import app as catalog_app
+from lvyue.core import cli as core_cli
+from lvyue.core.cli import DbOption, console, err_console, resolve_url
+from lvyue.core.db import engine_for
+from lvyue.core.errors import LvyueError
+from lvyue.demo import demo_command
+
+from lvyue.inventory.cli import stock_app, warehouse_app
+from lvyue.orders.cli import app as orders_app
+from lvyue.orders.cli import shop_app
+
+app = typer.Typer(
+    help="lvyue 履约: 多渠道订单与仓储管理 / multi-channel order and warehouse management",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(catalog_app, name="catalog")
+app.add_typer(warehouse_app, name="warehouse")
+app.add_typer(stock_app, name="stock")
+app.add_typer(shop_app, name="shop")
+app.add_typer(orders_app, name="orders")
+
+app.command("demo")(demo_command)
+
+
+def ensure_schema(url: str) -> None:
+    engine = engine_for(url)
+    with engine.connect() as conn:
+        current = None
+        if sa.inspect(conn).has_table("alembic_version"):
+            current = conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
+    if current != bootstrap.head_revision():
+        bootstrap.upgrade(url)
+
+
+core_cli.prepare_database = ensure_schema
+
+
+@app.command("init")
+def init(db: DbOption = None) -> None:
+    """Create or upgrade the database schema."""
+    url = resolve_url(db)
+    bootstrap.upgrade(url)
+    console.print(f"database ready: {sa.make_url(url).render_as_string(hide_password=True)}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        rc = app(args=argv, standalone_mode=False)
+    except LvyueError as exc:
+        err_console.print(f"错误 error [{exc.code}]: {exc.message}", markup=False)
+        return 2
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    except click.exceptions.Abort:
+        err_console.print("aborted")
+        return 1
+    except sa.exc.OperationalError as exc:
+        err_console.print(f"错误 error [database]: {exc.orig}", markup=False)
+        return 3
+    return rc if isinstance(rc, int) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,23 @@
+"""Settings read from the environment (prefix ``LVYUE_``) or a ``.env`` file."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="LVYUE_", env_file=".env", extra="ignore")
+
+    database_url: str = "sqlite:///lvyue.db"
+    # Secret used to encrypt shop credentials and personal data at rest. The default only
+    # suits the demo; production deployments must set LVYUE_SECRET_KEY.
+    secret_key: str = "lvyue-demo-secret-change-me"
+    timezone: str = "Asia/Shanghai"
+    batch_size: int = 500
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,1 @@
+"""Shared kernel: settings, database, unit of work, events, errors, money, clock."""

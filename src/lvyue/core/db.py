@@ -1,0 +1,114 @@
+"""Engine, declarative base and column types shared by every capability.
+
+SQLite is tuned for concurrent use: WAL journal, a busy timeout, and ``BEGIN IMMEDIATE`` for
+write transactions so that a writer takes the database lock up front instead of failing on
+upgrade from a read lock (the classic SQLITE_BUSY deadlock). Read-only units of work use a
+plain deferred ``BEGIN`` so that readers never queue behind writers.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from functools import cache
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.pool import NullPool
+
+from lvyue.core.money import from_fen, to_fen
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = sa.MetaData(naming_convention=NAMING)
+
+
+class Money(sa.types.TypeDecorator[Decimal]):
+    """Decimal yuan in Python, integer fen in the database: exact on every backend."""
+
+    impl = sa.BigInteger
+    cache_ok = True
+
+    def process_bind_param(self, value: Decimal | None, dialect: sa.Dialect) -> int | None:
+        return None if value is None else to_fen(Decimal(value))
+
+    def process_result_value(self, value: int | None, dialect: sa.Dialect) -> Decimal | None:
+        return None if value is None else from_fen(value)
+
+
+class UTCDateTime(sa.types.TypeDecorator[datetime]):
+    """Timezone-aware UTC timestamps on both SQLite (which drops the zone) and PostgreSQL."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime stored: a time zone is required")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
+    # Let SQLAlchemy's "begin" event issue BEGIN itself (pysqlite's implicit BEGIN is deferred).
+    dbapi_connection.isolation_level = None
+    cur = dbapi_connection.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.close()
+
+
+def _sqlite_on_begin(conn: Connection) -> None:
+    mode = "DEFERRED" if conn.get_execution_options().get("lvyue_readonly") else "IMMEDIATE"
+    conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+def make_engine(url: str, **kwargs: Any) -> Engine:
+    url_obj = sa.make_url(url)
+    if url_obj.get_backend_name() == "postgresql" and url_obj.drivername == "postgresql":
+        url_obj = url_obj.set(drivername="postgresql+psycopg")
+    if url_obj.get_backend_name() == "sqlite":
+        # One connection per checkout keeps file locking simple across processes.
+        kwargs.setdefault("poolclass", NullPool)
+        kwargs.setdefault("connect_args", {"timeout": 30, "check_same_thread": False})
+        engine = sa.create_engine(url_obj, **kwargs)
+        event.listen(engine, "connect", _sqlite_on_connect)
+        event.listen(engine, "begin", _sqlite_on_begin)
+        return engine
+    kwargs.setdefault("pool_pre_ping", True)
+    return sa.create_engine(url_obj, **kwargs)
+
+
+@cache
+def engine_for(url: str) -> Engine:
+    """One engine (and pool) per URL per process."""
+    return make_engine(url)
+
+
+def is_postgres(engine_or_conn: Engine | Connection) -> bool:
+    return engine_or_conn.dialect.name == "postgresql"
+
+
+# 64-bit ids on PostgreSQL; SQLite's INTEGER PRIMARY KEY is already 64-bit and must stay
+# "INTEGER" to be the rowid alias (autoincrement).
+BigId = sa.BigInteger().with_variant(sa.Integer, "sqlite")

@@ -1,0 +1,104 @@
+"""Stock reads: levels for pages and the CLI, and the ledger check."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+
+from lvyue.catalog.models import Sku
+from lvyue.core.uow import UnitOfWork
+from lvyue.inventory.models import StockLevel, StockMove, Warehouse
+
+LEVEL = StockLevel.__table__
+MOVE = StockMove.__table__
+WAREHOUSE = Warehouse.__table__
+SKU = Sku.__table__
+
+
+def stock_levels(uow: UnitOfWork, sku_code: str | None = None) -> list[dict[str, Any]]:
+    stmt = (
+        sa.select(
+            SKU.c.code.label("sku"),
+            WAREHOUSE.c.code.label("warehouse"),
+            LEVEL.c.on_hand,
+            LEVEL.c.reserved,
+        )
+        .join(SKU, SKU.c.id == LEVEL.c.sku_id)
+        .join(WAREHOUSE, WAREHOUSE.c.id == LEVEL.c.warehouse_id)
+        .order_by(SKU.c.code, WAREHOUSE.c.code)
+    )
+    if sku_code:
+        stmt = stmt.where(SKU.c.code == sku_code)
+    return [
+        {
+            "sku": r.sku,
+            "warehouse": r.warehouse,
+            "on_hand": r.on_hand,
+            "reserved": r.reserved,
+            "available": r.on_hand - r.reserved,
+        }
+        for r in uow.conn.execute(stmt)
+    ]
+
+
+def list_warehouses(uow: UnitOfWork) -> list[dict[str, Any]]:
+    rows = uow.conn.execute(sa.select(WAREHOUSE).order_by(WAREHOUSE.c.priority, WAREHOUSE.c.id))
+    return [dict(r._mapping) for r in rows]
+
+
+@dataclass(frozen=True)
+class LevelDifference:
+    sku: str
+    warehouse: str
+    on_hand: int
+    reserved: int
+    ledger_on_hand: int
+    ledger_reserved: int
+
+
+def verify_levels(uow: UnitOfWork) -> list[LevelDifference]:
+    """Recompute every level from the ledger and return the rows that differ (also levels
+    that break 0 <= reserved <= on_hand, and ledger sums with no level row)."""
+    sums = (
+        sa.select(
+            MOVE.c.sku_id,
+            MOVE.c.warehouse_id,
+            sa.func.sum(MOVE.c.on_hand_delta).label("on_hand"),
+            sa.func.sum(MOVE.c.reserved_delta).label("reserved"),
+        )
+        .group_by(MOVE.c.sku_id, MOVE.c.warehouse_id)
+        .subquery()
+    )
+    ledger = {
+        (r.sku_id, r.warehouse_id): (int(r.on_hand), int(r.reserved))
+        for r in uow.conn.execute(sa.select(sums))
+    }
+    names_sku = dict(uow.conn.execute(sa.select(SKU.c.id, SKU.c.code)).all())
+    names_wh = dict(uow.conn.execute(sa.select(WAREHOUSE.c.id, WAREHOUSE.c.code)).all())
+    diffs: list[LevelDifference] = []
+    seen: set[tuple[int, int]] = set()
+    for r in uow.conn.execute(
+        sa.select(LEVEL.c.sku_id, LEVEL.c.warehouse_id, LEVEL.c.on_hand, LEVEL.c.reserved)
+    ):
+        key = (r.sku_id, r.warehouse_id)
+        seen.add(key)
+        lo, lr = ledger.get(key, (0, 0))
+        if (r.on_hand, r.reserved) != (lo, lr) or not 0 <= r.reserved <= r.on_hand:
+            diffs.append(
+                LevelDifference(
+                    names_sku.get(r.sku_id, str(r.sku_id)),
+                    names_wh.get(r.warehouse_id, str(r.warehouse_id)),
+                    r.on_hand,
+                    r.reserved,
+                    lo,
+                    lr,
+                )
+            )
+    for key, (lo, lr) in ledger.items():
+        if key not in seen and (lo, lr) != (0, 0):
+            diffs.append(
+                LevelDifference(names_sku.get(key[0], str(key[0])), names_wh.get(key[1], str(key[1])), 0, 0, lo, lr)
+            )
+    return diffs

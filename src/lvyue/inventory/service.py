@@ -1,0 +1,286 @@
+"""Stock use cases. Every change writes ledger rows and updates levels in one transaction.
+
+Reservations are conditional updates (``reserved + q`` only where ``on_hand - reserved >= q``)
+so that no interleaving of transactions can take the same unit twice: on SQLite writers are
+serialised by ``BEGIN IMMEDIATE``; on PostgreSQL a concurrent update of the same row waits and
+re-checks the condition on the committed row. Batch paths additionally lock the level rows they
+plan with, in id order, so plans made in memory stay true until commit and never deadlock.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from lvyue.catalog.models import Sku
+from lvyue.core.clock import now
+from lvyue.core.errors import InsufficientStock, NotFound, ValidationError
+from lvyue.core.uow import UnitOfWork
+from lvyue.inventory.ledger import MoveKind, deltas
+from lvyue.inventory.models import StockLevel, StockMove, Warehouse
+
+LEVEL = StockLevel.__table__
+MOVE = StockMove.__table__
+WAREHOUSE = Warehouse.__table__
+
+
+@dataclass(frozen=True)
+class Reservation:
+    """Reserve ``items`` (sku_id -> qty) in ``warehouse_id`` for one document, all or nothing."""
+
+    doc_type: str
+    doc_id: int
+    warehouse_id: int
+    items: Mapping[int, int]
+
+
+def add_warehouse(
+    uow: UnitOfWork,
+    *,
+    code: str,
+    name: str,
+    province: str,
+    city: str,
+    district: str | None = None,
+    address: str = "",
+    priority: int = 100,
+) -> int:
+    code = code.strip()
+    if not code:
+        raise ValidationError("code", "must not be empty")
+    if not province.strip() or not city.strip():
+        raise ValidationError("province/city", "both are required")
+    exists = uow.conn.execute(sa.select(WAREHOUSE.c.id).where(WAREHOUSE.c.code == code)).first()
+    if exists:
+        raise ValidationError("code", f"warehouse {code} already exists")
+    result = uow.conn.execute(
+        sa.insert(WAREHOUSE).values(
+            code=code,
+            name=name,
+            province=province,
+            city=city,
+            district=district,
+            address=address,
+            priority=priority,
+            active=True,
+        )
+    )
+    assert result.inserted_primary_key is not None
+    return int(result.inserted_primary_key[0])
+
+
+def _warehouse_id(uow: UnitOfWork, code: str) -> int:
+    row = uow.conn.execute(sa.select(WAREHOUSE.c.id).where(WAREHOUSE.c.code == code)).first()
+    if row is None:
+        raise NotFound(f"warehouse {code} does not exist", code="unknown_warehouse")
+    return int(row[0])
+
+
+def _sku_id(uow: UnitOfWork, code: str) -> int:
+    sku = Sku.__table__
+    row = uow.conn.execute(sa.select(sku.c.id).where(sku.c.code == code)).first()
+    if row is None:
+        raise NotFound(f"SKU {code} does not exist", code="unknown_sku")
+    return int(row[0])
+
+
+def ensure_levels(uow: UnitOfWork, pairs: Iterable[tuple[int, int]]) -> None:
+    """Create empty level rows for (sku_id, warehouse_id) pairs that have none yet."""
+    rows = [{"sku_id": s, "warehouse_id": w, "on_hand": 0, "reserved": 0} for s, w in set(pairs)]
+    if not rows:
+        return
+    insert = postgresql.insert if uow.is_postgres else sqlite.insert
+    stmt = insert(LEVEL).on_conflict_do_nothing(index_elements=["sku_id", "warehouse_id"])
+    uow.conn.execute(stmt, [{**r, "updated_at": now()} for r in rows])
+
+
+def adjust_stock(
+    uow: UnitOfWork,
+    *,
+    sku_code: str,
+    warehouse_code: str,
+    quantity: int,
+    reason: str,
+    kind: MoveKind = MoveKind.ADJUST,
+) -> dict[str, int]:
+    """Change on hand by ``quantity`` (negative to take away). On hand never drops below zero
+    nor below what is reserved. Returns the new level."""
+    if quantity == 0:
+        raise ValidationError("qty", "must not be zero")
+    if not reason.strip():
+        raise ValidationError("reason", "a reason is required for every stock change")
+    sku_id = _sku_id(uow, sku_code)
+    wh_id = _warehouse_id(uow, warehouse_code)
+    ensure_levels(uow, [(sku_id, wh_id)])
+    d_on_hand, d_reserved = deltas(kind, quantity)
+    cond = (LEVEL.c.sku_id == sku_id) & (LEVEL.c.warehouse_id == wh_id)
+    updated = uow.conn.execute(
+        sa.update(LEVEL)
+        .where(cond, LEVEL.c.on_hand + d_on_hand >= LEVEL.c.reserved)
+        .values(on_hand=LEVEL.c.on_hand + d_on_hand, updated_at=now())
+        .returning(LEVEL.c.on_hand, LEVEL.c.reserved)
+    ).first()
+    if updated is None:
+        level = uow.conn.execute(sa.select(LEVEL.c.on_hand, LEVEL.c.reserved).where(cond)).one()
+        raise InsufficientStock(
+            f"cannot take {-quantity} of {sku_code} from {warehouse_code}: on hand "
+            f"{level.on_hand}, reserved {level.reserved}, available {level.on_hand - level.reserved}",
+            sku=sku_code,
+            warehouse=warehouse_code,
+            on_hand=level.on_hand,
+            reserved=level.reserved,
+        )
+    uow.conn.execute(
+        sa.insert(MOVE).values(
+            sku_id=sku_id,
+            warehouse_id=wh_id,
+            kind=kind.value,
+            on_hand_delta=d_on_hand,
+            reserved_delta=d_reserved,
+            reason=reason,
+            actor=uow.actor,
+            created_at=now(),
+        )
+    )
+    return {"on_hand": updated.on_hand, "reserved": updated.reserved}
+
+
+def lock_available(uow: UnitOfWork, sku_ids: Iterable[int]) -> dict[tuple[int, int], int]:
+    """Available units per (sku_id, warehouse_id) of active warehouses, locking the rows on
+    PostgreSQL (in id order) until the transaction ends. SQLite holds the write lock already."""
+    ids = sorted(set(sku_ids))
+    if not ids:
+        return {}
+    stmt = (
+        sa.select(LEVEL.c.sku_id, LEVEL.c.warehouse_id, LEVEL.c.on_hand - LEVEL.c.reserved)
+        .join(WAREHOUSE, WAREHOUSE.c.id == LEVEL.c.warehouse_id)
+        .where(LEVEL.c.sku_id.in_(ids), WAREHOUSE.c.active.is_(True))
+        .order_by(LEVEL.c.id)
+    )
+    if uow.is_postgres:
+        stmt = stmt.with_for_update(of=LEVEL)
+    return {(r[0], r[1]): int(r[2]) for r in uow.conn.execute(stmt)}
+
+
+def reserve(uow: UnitOfWork, reservations: list[Reservation], *, reason: str = "") -> list[bool]:
+    """Reserve each request all-or-nothing, in order; return which succeeded.
+
+    Requests are checked against the locked levels in memory, then written with one
+    conditional update per touched level. If the database disagrees with the plan (it cannot
+    when every writer goes through this module) the whole batch rolls back.
+    """
+    if not reservations:
+        return []
+    available = lock_available(uow, (s for r in reservations for s in r.items))
+    taken: dict[tuple[int, int], int] = defaultdict(int)
+    moves: list[dict[str, object]] = []
+    results: list[bool] = []
+    ts = now()
+    for req in reservations:
+        keys = [((sku, req.warehouse_id), qty) for sku, qty in req.items.items() if qty > 0]
+        ok = bool(keys) and all(
+            available.get(k, 0) - taken[k] >= qty for k, qty in keys
+        )
+        results.append(ok)
+        if not ok:
+            continue
+        for (sku, wh), qty in keys:
+            taken[(sku, wh)] += qty
+            moves.append(
+                {
+                    "sku_id": sku,
+                    "warehouse_id": wh,
+                    "kind": MoveKind.RESERVE.value,
+                    "on_hand_delta": 0,
+                    "reserved_delta": qty,
+                    "doc_type": req.doc_type,
+                    "doc_id": req.doc_id,
+                    "reason": reason,
+                    "actor": uow.actor,
+                    "created_at": ts,
+                }
+            )
+    _apply_reserved_deltas(uow, {k: q for k, q in taken.items() if q}, ts)
+    if moves:
+        uow.conn.execute(sa.insert(MOVE), moves)
+    return results
+
+
+def _apply_reserved_deltas(uow: UnitOfWork, changes: Mapping[tuple[int, int], int], ts: object) -> None:
+    if not changes:
+        return
+    params = [
+        {"s": sku, "w": wh, "q": q, "t": ts} for (sku, wh), q in sorted(changes.items())
+    ]
+    stmt = (
+        sa.update(LEVEL)
+        .where(
+            LEVEL.c.sku_id == sa.bindparam("s"),
+            LEVEL.c.warehouse_id == sa.bindparam("w"),
+            LEVEL.c.on_hand - LEVEL.c.reserved >= sa.bindparam("q"),
+            LEVEL.c.reserved + sa.bindparam("q") >= 0,
+        )
+        .values(reserved=LEVEL.c.reserved + sa.bindparam("q"), updated_at=sa.bindparam("t"))
+    )
+    result = uow.conn.execute(stmt, params)
+    if result.rowcount != len(params):
+        raise InsufficientStock(
+            "stock changed under a locked plan; batch rolled back",
+            expected=len(params),
+            updated=result.rowcount,
+        )
+
+
+def outstanding(uow: UnitOfWork, doc_type: str, doc_ids: Iterable[int]) -> dict[int, dict[tuple[int, int], int]]:
+    """What each document still holds reserved, per (sku_id, warehouse_id), from the ledger."""
+    ids = list(set(doc_ids))
+    found: dict[int, dict[tuple[int, int], int]] = defaultdict(dict)
+    for chunk in _chunks(ids, 900):
+        rows = uow.conn.execute(
+            sa.select(MOVE.c.doc_id, MOVE.c.sku_id, MOVE.c.warehouse_id, sa.func.sum(MOVE.c.reserved_delta))
+            .where(MOVE.c.doc_type == doc_type, MOVE.c.doc_id.in_(chunk))
+            .group_by(MOVE.c.doc_id, MOVE.c.sku_id, MOVE.c.warehouse_id)
+        )
+        for doc_id, sku, wh, qty in rows:
+            if qty:
+                found[int(doc_id)][(int(sku), int(wh))] = int(qty)
+    return found
+
+
+def release(uow: UnitOfWork, doc_type: str, doc_ids: Iterable[int], *, reason: str) -> int:
+    """Give back everything the documents still hold reserved. Returns units released."""
+    held = outstanding(uow, doc_type, doc_ids)
+    if not held:
+        return 0
+    ts = now()
+    totals: dict[tuple[int, int], int] = defaultdict(int)
+    moves = []
+    for doc_id, items in held.items():
+        for (sku, wh), qty in items.items():
+            totals[(sku, wh)] -= qty
+            moves.append(
+                {
+                    "sku_id": sku,
+                    "warehouse_id": wh,
+                    "kind": MoveKind.RELEASE.value,
+                    "on_hand_delta": 0,
+                    "reserved_delta": -qty,
+                    "doc_type": doc_type,
+                    "doc_id": doc_id,
+                    "reason": reason,
+                    "actor": uow.actor,
+                    "created_at": ts,
+                }
+            )
+    _apply_reserved_deltas(uow, totals, ts)
+    uow.conn.execute(sa.insert(MOVE), moves)
+    return -sum(totals.values())
+
+
+def _chunks(items: list[int], size: int) -> Iterable[list[int]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]

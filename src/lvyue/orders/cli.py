@@ -1,0 +1,175 @@
+"""`lvyue orders ...` and `lvyue shop ...`"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from itertools import islice
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from lvyue.config import get_settings
+from lvyue.core.cli import DbOption, JsonOption, console, open_uow, print_json
+from lvyue.core.errors import ValidationError
+from lvyue.orders import queries, service
+from lvyue.orders.holds import HOLD_REASONS
+
+app = typer.Typer(help="订单 / orders", no_args_is_help=True)
+shop_app = typer.Typer(help="店铺 / shops", no_args_is_help=True)
+
+
+@shop_app.command("add")
+def shop_add(
+    code: str,
+    platform: Annotated[str, typer.Option(help=", ".join(service.PLATFORMS))],
+    name: Annotated[str, typer.Option(help="display name")],
+    db: DbOption = None,
+) -> None:
+    """Add a shop (one account on one platform)."""
+    with open_uow(db) as uow:
+        sid = service.add_shop(uow, code=code, platform=platform, name=name)
+    console.print(f"shop {code} added (id {sid})")
+
+
+def _numbered_lines(path: Path) -> Iterator[tuple[int, str]]:
+    with path.open(encoding="utf-8-sig") as fh:
+        yield from enumerate(fh, start=1)
+
+
+def _batches(items: Iterator[tuple[int, str]], size: int) -> Iterator[list[tuple[int, str]]]:
+    while batch := list(islice(items, size)):
+        yield batch
+
+
+def import_jsonl(db: str | None, shop: str, path: Path, *, progress: bool = True) -> service.ImportReport:
+    """Stream a JSON-lines file in batches, one transaction per batch: memory stays flat and
+    a re-run after a crash is safe because import is idempotent."""
+    total = sum(1 for _ in path.open("rb"))
+    report = service.ImportReport()
+    with Progress(TextColumn("导入 import"), BarColumn(), TaskProgressColumn(), TimeRemainingColumn(),
+                  console=console, disable=not progress, transient=True) as bar:
+        task = bar.add_task("import", total=total)
+        for batch in _batches(_numbered_lines(path), get_settings().batch_size):
+            with open_uow(db) as uow:
+                report.add(service.import_orders(uow, shop, batch))
+            bar.advance(task, len(batch))
+    return report
+
+
+@app.command("import")
+def import_cmd(
+    file: Annotated[Path, typer.Argument(help="JSON lines, one canonical order per line")],
+    shop: Annotated[str, typer.Option(help="shop code")],
+    db: DbOption = None,
+) -> None:
+    """Import canonical orders; the same file twice changes nothing."""
+    if not file.exists():
+        raise ValidationError("FILE", f"{file} does not exist")
+    if file.suffix.lower() not in (".jsonl", ".json", ".ndjson"):
+        raise ValidationError("FILE", f"unsupported file type {file.suffix!r}: expected .jsonl")
+    with open_uow(db, readonly=True) as uow:
+        service.shop_id(uow, shop)  # fail fast with a clear message before reading the file
+    report = import_jsonl(db, shop, file)
+    console.print(report.summary())
+    for line_no, reason in report.rejected:
+        console.print(f"  line {line_no}: {reason}", style="red", markup=False)
+
+
+def run_pipeline(db: str | None, *, progress: bool = True) -> service.ProcessReport:
+    total = service.ProcessReport()
+    with open_uow(db, readonly=True) as uow:
+        todo = sum(queries.status_counts(uow).get(s, 0) for s in ("pending_review", "held"))
+    with Progress(TextColumn("处理 process"), BarColumn(), TaskProgressColumn(), console=console,
+                  disable=not progress, transient=True) as bar:
+        task = bar.add_task("process", total=max(todo, 1))
+        while True:
+            with open_uow(db) as uow:
+                batch = service.process_orders(uow, after_id=total.last_id, limit=get_settings().batch_size)
+            if not batch.examined:
+                break
+            total.add(batch)
+            bar.advance(task, batch.examined)
+    return total
+
+
+def print_status_table(db: str | None) -> None:
+    with open_uow(db, readonly=True) as uow:
+        counts = queries.status_counts(uow)
+        holds = queries.hold_counts(uow)
+    table = Table("状态 status", "订单数 orders", title="订单状态 / orders by status")
+    for status, n in sorted(counts.items()):
+        table.add_row(status, str(n))
+    console.print(table)
+    if holds:
+        ht = Table("挂起原因 hold reason", "订单数 orders", title="异常原因 / hold reasons")
+        for code, n in sorted(holds.items(), key=lambda kv: -kv[1]):
+            r = HOLD_REASONS.get(code)
+            ht.add_row(f"{code} ({r.zh})" if r else code, str(n))
+        console.print(ht)
+
+
+@app.command("process")
+def process_cmd(db: DbOption = None, json_out: JsonOption = False) -> None:
+    """Review, allocate and reserve every order that can move."""
+    report = run_pipeline(db, progress=not json_out)
+    if json_out:
+        with open_uow(db, readonly=True) as uow:
+            print_json({"examined": report.examined, "allocated": report.allocated, "held": report.held,
+                        "status_counts": queries.status_counts(uow)})
+        return
+    console.print(f"examined {report.examined}: allocated {report.allocated}, newly held {report.held}, "
+                  f"still held {report.still_held}")
+    print_status_table(db)
+
+
+@app.command("list")
+def list_cmd(
+    status: Annotated[str | None, typer.Option(help="filter by status")] = None,
+    limit: Annotated[int | None, typer.Option(help="at most this many")] = None,
+    json_out: JsonOption = False,
+    db: DbOption = None,
+) -> None:
+    with open_uow(db, readonly=True) as uow:
+        rows = queries.list_orders(uow, status=status, limit=limit)
+    if json_out:
+        print_json(rows)
+        return
+    table = Table("id", "shop", "external_id", "status", "hold", "warehouse", "lines")
+    for r in rows:
+        lines = ", ".join(f"{ln['sku']}×{ln['quantity']}" for ln in r["lines"])
+        table.add_row(str(r["id"]), r["shop"], r["external_id"], r["status"], ",".join(r["hold_reasons"]),
+                      r["warehouse"] or "", lines)
+    console.print(table)
+
+
+@app.command("show")
+def show_cmd(order_id: int, json_out: JsonOption = False, db: DbOption = None) -> None:
+    with open_uow(db, readonly=True) as uow:
+        order = queries.get_order(uow, order_id)
+    if json_out:
+        print_json(order)
+        return
+    console.print(f"[bold]订单 {order['id']}[/] {order['shop']}/{order['external_id']}  状态 {order['status']}")
+    for h in order["holds"]:
+        console.print(f"  挂起 {h['code']}: {h['detail']}", style="yellow", markup=False)
+    for ln in order["lines"]:
+        console.print(f"  {ln['sku']} ×{ln['quantity']} (reserved {ln['reserved']})", markup=False)
+    table = Table("时间 at", "从 from", "到 to", "操作人 actor", "原因 reason", title="历史 / history")
+    for h in order["history"]:
+        table.add_row(h["at"].isoformat(timespec="seconds"), h["from"] or "", h["to"], h["actor"], h["reason"])
+    console.print(table)
+
+
+@app.command("cancel")
+def cancel_cmd(
+    order_id: int,
+    reason: Annotated[str, typer.Option(help="why: written to the history")],
+    db: DbOption = None,
+) -> None:
+    """Cancel an order and release its reserved stock."""
+    with open_uow(db) as uow:
+        service.cancel_order(uow, order_id, reason=reason)
+    console.print(f"order {order_id} cancelled")

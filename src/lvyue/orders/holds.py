@@ -1,0 +1,35 @@
+"""Hold reasons: stable codes, what each means, and whether the system re-checks it itself."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class HoldReason:
+    code: str
+    zh: str
+    en: str
+    # Re-checked by every `orders process` run; others wait for an operator.
+    auto_recheck: bool
+
+
+HOLD_REASONS: dict[str, HoldReason] = {
+    r.code: r
+    for r in [
+        HoldReason("unknown_sku", "商品未匹配", "SKU not in catalogue or not mapped", True),
+        HoldReason("out_of_stock", "库存不足", "not enough stock in any warehouse", True),
+        HoldReason("unknown_region", "地址无法识别", "province/city not recognised", False),
+        HoldReason("ambiguous_region", "地址有歧义", "region name is ambiguous", False),
+        HoldReason("missing_district", "缺少区县", "district missing", False),
+        HoldReason("district_not_in_city", "区县与城市不符", "district belongs to another city", False),
+        HoldReason("missing_detail", "详细地址不全", "street and door number missing", False),
+        HoldReason("invalid_phone", "电话无效", "receiver phone invalid", False),
+        HoldReason("address_changed", "地址已变更", "the channel changed the address", False),
+        HoldReason("lines_changed", "商品已变更", "the channel changed the items", False),
+        HoldReason("channel_cancelled", "平台已取消", "cancelled on the channel", False),
+        HoldReason("channel_refund", "平台退款", "refund on the channel", False),
+    ]
+}
+
+AUTO_RECHECK = frozenset(c for c, r in HOLD_REASONS.items() if r.auto_recheck)

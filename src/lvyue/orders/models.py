@@ -1,0 +1,130 @@
+"""Order tables: shops, orders, lines, current holds and the status history."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from lvyue.core.clock import now
+from lvyue.core.db import Base, BigId, Money, UTCDateTime
+
+
+
+class Shop(Base):
+    """One account on one platform. Connection settings live in ``channels`` (ADR 0002)."""
+
+    __tablename__ = "orders_shop"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(sa.String(32), unique=True)
+    platform: Mapped[str] = mapped_column(sa.String(16))
+    name: Mapped[str] = mapped_column(sa.String(100))
+    order_type: Mapped[str] = mapped_column(sa.String(16), default="online")
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+
+
+class Order(Base):
+    __tablename__ = "orders_order"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    shop_id: Mapped[int] = mapped_column(sa.ForeignKey("orders_shop.id"))
+    external_id: Mapped[str] = mapped_column(sa.String(64))
+    order_type: Mapped[str] = mapped_column(sa.String(16), default="online")
+    status: Mapped[str] = mapped_column(sa.String(20), index=True)
+    channel_status: Mapped[str] = mapped_column(sa.String(16))
+    # Digest of the canonical payload: the same order imported twice changes nothing.
+    content_hash: Mapped[str] = mapped_column(sa.String(32))
+    ordered_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    channel_updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+
+    buyer_id: Mapped[str | None] = mapped_column(sa.String(64))
+    buyer_nick: Mapped[str | None] = mapped_column(sa.String(100))
+    # Receiver exactly as the channel sent it; never overwritten by normalisation.
+    receiver_name: Mapped[str | None] = mapped_column(sa.String(100))
+    receiver_phone: Mapped[str | None] = mapped_column(sa.String(40))
+    receiver_province: Mapped[str | None] = mapped_column(sa.String(32))
+    receiver_city: Mapped[str | None] = mapped_column(sa.String(32))
+    receiver_district: Mapped[str | None] = mapped_column(sa.String(32))
+    receiver_address: Mapped[str] = mapped_column(sa.String(300), default="")
+    receiver_zip: Mapped[str | None] = mapped_column(sa.String(16))
+    # The parsed and completed address (geo), next to the original.
+    addr_province: Mapped[str | None] = mapped_column(sa.String(32))
+    addr_city: Mapped[str | None] = mapped_column(sa.String(32))
+    addr_district: Mapped[str | None] = mapped_column(sa.String(32))
+    addr_street: Mapped[str | None] = mapped_column(sa.String(64))
+    addr_detail: Mapped[str | None] = mapped_column(sa.String(300))
+    phone_number: Mapped[str | None] = mapped_column(sa.String(20))
+    phone_extension: Mapped[str | None] = mapped_column(sa.String(10))
+
+    currency: Mapped[str] = mapped_column(sa.String(3), default="CNY")
+    goods_amount: Mapped[Decimal] = mapped_column(Money, default=Decimal("0.00"))
+    shipping_fee: Mapped[Decimal] = mapped_column(Money, default=Decimal("0.00"))
+    discount: Mapped[Decimal] = mapped_column(Money, default=Decimal("0.00"))
+    total_amount: Mapped[Decimal] = mapped_column(Money, default=Decimal("0.00"))
+    item_count: Mapped[int] = mapped_column(default=0)
+    buyer_message: Mapped[str] = mapped_column(sa.Text, default="")
+    seller_memo: Mapped[str] = mapped_column(sa.Text, default="")
+    tags: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
+    warehouse_id: Mapped[int | None] = mapped_column(sa.ForeignKey("inventory_warehouse.id"))
+
+    __table_args__ = (sa.UniqueConstraint("shop_id", "external_id"),)
+
+
+class OrderLine(Base):
+    __tablename__ = "orders_order_line"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    order_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("orders_order.id", ondelete="CASCADE"), index=True
+    )
+    line_no: Mapped[int] = mapped_column()
+    sku_code: Mapped[str] = mapped_column(sa.String(64))  # as the channel sent it
+    sku_id: Mapped[int | None] = mapped_column(sa.ForeignKey("catalog_sku.id"))  # None: unknown
+    name: Mapped[str | None] = mapped_column(sa.String(200))
+    spec: Mapped[str | None] = mapped_column(sa.String(200))
+    quantity: Mapped[int] = mapped_column()
+    unit_price: Mapped[Decimal] = mapped_column(Money, default=Decimal("0.00"))
+    reserved: Mapped[int] = mapped_column(default=0)
+    channel_line_id: Mapped[str | None] = mapped_column(sa.String(64))
+    refund_status: Mapped[str] = mapped_column(sa.String(16), default="none")
+
+    __table_args__ = (
+        sa.CheckConstraint("quantity > 0", name="qty_pos"),
+        sa.CheckConstraint("reserved >= 0 AND reserved <= quantity", name="reserved_range"),
+    )
+
+
+class OrderHold(Base):
+    """A reason an order is held now. Resolved holds are deleted; the history keeps them."""
+
+    __tablename__ = "orders_order_hold"
+
+    order_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("orders_order.id", ondelete="CASCADE"), primary_key=True
+    )
+    code: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    detail: Mapped[str] = mapped_column(sa.String(300), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+
+    __table_args__ = (sa.Index("ix_orders_order_hold_code", "code"),)
+
+
+class OrderHistory(Base):
+    __tablename__ = "orders_order_history"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    order_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("orders_order.id", ondelete="CASCADE"), index=True
+    )
+    from_status: Mapped[str | None] = mapped_column(sa.String(20))
+    to_status: Mapped[str] = mapped_column(sa.String(20))
+    actor: Mapped[str] = mapped_column(sa.String(64))
+    reason: Mapped[str] = mapped_column(sa.String(300), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)

@@ -1,0 +1,107 @@
+"""Order reads for the CLI, the API and pages. Never writes."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+import sqlalchemy as sa
+
+from lvyue.catalog.models import Sku
+from lvyue.core.errors import NotFound
+from lvyue.core.uow import UnitOfWork
+from lvyue.inventory.models import Warehouse
+from lvyue.orders.models import Order, OrderHistory, OrderHold, OrderLine, Shop
+
+ORDER = Order.__table__
+LINE = OrderLine.__table__
+HOLD = OrderHold.__table__
+HISTORY = OrderHistory.__table__
+SHOP = Shop.__table__
+WAREHOUSE = Warehouse.__table__
+SKU = Sku.__table__
+
+
+def _summaries(uow: UnitOfWork, rows: list[Any]) -> list[dict[str, Any]]:
+    ids = [r.id for r in rows]
+    holds: dict[int, list[str]] = defaultdict(list)
+    lines: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for i in range(0, len(ids), 900):
+        chunk = ids[i : i + 900]
+        for h in uow.conn.execute(
+            sa.select(HOLD.c.order_id, HOLD.c.code).where(HOLD.c.order_id.in_(chunk)).order_by(HOLD.c.code)
+        ):
+            holds[h.order_id].append(h.code)
+        for ln in uow.conn.execute(
+            sa.select(LINE.c.order_id, LINE.c.sku_code, LINE.c.quantity, LINE.c.reserved)
+            .where(LINE.c.order_id.in_(chunk))
+            .order_by(LINE.c.order_id, LINE.c.line_no)
+        ):
+            lines[ln.order_id].append({"sku": ln.sku_code, "quantity": ln.quantity, "reserved": ln.reserved})
+    return [
+        {
+            "id": r.id,
+            "shop": r.shop,
+            "external_id": r.external_id,
+            "status": r.status,
+            "hold_reasons": holds.get(r.id, []),
+            "warehouse": r.warehouse,
+            "lines": lines.get(r.id, []),
+        }
+        for r in rows
+    ]
+
+
+def _base() -> sa.Select[Any]:
+    return (
+        sa.select(ORDER, SHOP.c.code.label("shop"), WAREHOUSE.c.code.label("warehouse"))
+        .join(SHOP, SHOP.c.id == ORDER.c.shop_id)
+        .outerjoin(WAREHOUSE, WAREHOUSE.c.id == ORDER.c.warehouse_id)
+    )
+
+
+def list_orders(
+    uow: UnitOfWork, *, status: str | None = None, limit: int | None = None, offset: int = 0
+) -> list[dict[str, Any]]:
+    stmt = _base().order_by(ORDER.c.id)
+    if status:
+        stmt = stmt.where(ORDER.c.status == status)
+    if limit is not None:
+        stmt = stmt.limit(limit).offset(offset)
+    return _summaries(uow, list(uow.conn.execute(stmt)))
+
+
+def get_order(uow: UnitOfWork, order_id: int) -> dict[str, Any]:
+    row = uow.conn.execute(_base().where(ORDER.c.id == order_id)).first()
+    if row is None:
+        raise NotFound(f"order {order_id} does not exist", code="unknown_order")
+    summary = _summaries(uow, [row])[0]
+    detail = {k: v for k, v in row._mapping.items() if k not in ("shop_id", "warehouse_id")}
+    summary.update({k: v for k, v in detail.items() if k not in summary})
+    summary["holds"] = [
+        {"code": h.code, "detail": h.detail}
+        for h in uow.conn.execute(sa.select(HOLD).where(HOLD.c.order_id == order_id).order_by(HOLD.c.code))
+    ]
+    summary["history"] = [
+        {
+            "at": h.created_at,
+            "from": h.from_status,
+            "to": h.to_status,
+            "actor": h.actor,
+            "reason": h.reason,
+        }
+        for h in uow.conn.execute(
+            sa.select(HISTORY).where(HISTORY.c.order_id == order_id).order_by(HISTORY.c.id)
+        )
+    ]
+    return summary
+
+
+def status_counts(uow: UnitOfWork) -> dict[str, int]:
+    rows = uow.conn.execute(sa.select(ORDER.c.status, sa.func.count()).group_by(ORDER.c.status))
+    return {status: int(n) for status, n in rows}
+
+
+def hold_counts(uow: UnitOfWork) -> dict[str, int]:
+    rows = uow.conn.execute(sa.select(HOLD.c.code, sa.func.count()).group_by(HOLD.c.code))
+    return {code: int(n) for code, n in rows}

@@ -1,0 +1,569 @@
+"""Order use cases: shops, idempotent import, the minimal pipeline, cancellation.
+
+Bulk paths work on batches with Core statements: one query per table per batch, never one
+ORM object at a time. Each public function is one transaction (the caller's unit of work).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from pydantic import ValidationError as PydanticError
+
+from lvyue.catalog.models import Barcode, BundleComponent, Sku
+from lvyue.core.clock import now
+from lvyue.core.errors import NotFound, ValidationError
+from lvyue.core.uow import UnitOfWork
+from lvyue.fulfillment.allocation import choose_warehouse, shortages
+from lvyue.inventory import service as inventory
+from lvyue.inventory.models import Warehouse
+from lvyue.orders.canonical import CanonicalOrder
+from lvyue.orders.holds import AUTO_RECHECK
+from lvyue.orders.lifecycle import HOLDS_STOCK, ORDER_LIFECYCLE, OrderStatus, initial_status
+from lvyue.orders.models import Order, OrderHistory, OrderHold, OrderLine, Shop
+from lvyue.orders.review import LineFacts, OrderFacts, expand_demand, review
+
+S = OrderStatus
+ORDER = Order.__table__
+LINE = OrderLine.__table__
+HOLD = OrderHold.__table__
+HISTORY = OrderHistory.__table__
+SHOP = Shop.__table__
+SKU = Sku.__table__
+BARCODE = Barcode.__table__
+BUNDLE = BundleComponent.__table__
+WAREHOUSE = Warehouse.__table__
+
+PLATFORMS = ("manual", "shopify", "woocommerce", "taobao", "tmall", "pinduoduo", "jd", "douyin",
+             "kuaishou", "livestream", "offline", "wholesale")
+DOC = "order"
+IN_CHUNK = 900  # stays under SQLite's bound-parameter limit
+
+
+# --------------------------------------------------------------------------- shops
+
+
+def add_shop(uow: UnitOfWork, *, code: str, platform: str, name: str, order_type: str = "online") -> int:
+    code = code.strip()
+    if not code:
+        raise ValidationError("code", "must not be empty")
+    if platform not in PLATFORMS:
+        raise ValidationError("platform", f"{platform!r} is not one of {', '.join(PLATFORMS)}")
+    if uow.conn.execute(sa.select(SHOP.c.id).where(SHOP.c.code == code)).first():
+        raise ValidationError("code", f"shop {code} already exists")
+    res = uow.conn.execute(
+        sa.insert(SHOP).values(code=code, platform=platform, name=name, order_type=order_type,
+                               active=True, created_at=now())
+    )
+    assert res.inserted_primary_key is not None
+    return int(res.inserted_primary_key[0])
+
+
+def shop_id(uow: UnitOfWork, code: str) -> int:
+    row = uow.conn.execute(sa.select(SHOP.c.id).where(SHOP.c.code == code)).first()
+    if row is None:
+        raise NotFound(f"shop {code} does not exist", code="unknown_shop")
+    return int(row[0])
+
+
+# --------------------------------------------------------------------------- history
+
+
+@dataclass(frozen=True)
+class Change:
+    order_id: int
+    old: OrderStatus | None
+    new: OrderStatus
+    reason: str
+
+
+def _transition(uow: UnitOfWork, changes: Sequence[Change], ts: datetime, **values: Any) -> None:
+    """Apply status changes in bulk: check each against the lifecycle, update conditionally on
+    the old status (a concurrent change makes the batch fail rather than be overwritten) and
+    write one history row each."""
+    if not changes:
+        return
+    for c in changes:
+        if c.old is not None:
+            ORDER_LIFECYCLE.check(c.old, c.new)
+    updates = [c for c in changes if c.old is not None]
+    if updates:
+        stmt = (
+            sa.update(ORDER)
+            .where(ORDER.c.id == sa.bindparam("oid"), ORDER.c.status == sa.bindparam("old"))
+            .values(status=sa.bindparam("new"), updated_at=ts, **values)
+        )
+        res = uow.conn.execute(
+            stmt, [{"oid": c.order_id, "old": c.old, "new": c.new.value} for c in updates]
+        )
+        if res.rowcount != len(updates):
+            raise ConcurrentChange(f"{len(updates) - res.rowcount} order(s) changed concurrently")
+    uow.conn.execute(
+        sa.insert(HISTORY),
+        [
+            {
+                "order_id": c.order_id,
+                "from_status": c.old.value if c.old else None,
+                "to_status": c.new.value,
+                "actor": uow.actor,
+                "reason": c.reason[:300],
+                "created_at": ts,
+            }
+            for c in changes
+        ],
+    )
+
+
+class ConcurrentChange(ValidationError):
+    code = "concurrent_change"
+
+    def __init__(self, message: str) -> None:
+        super().__init__("status", message)
+
+
+# --------------------------------------------------------------------------- import
+
+
+@dataclass
+class ImportReport:
+    imported: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: list[tuple[int, str]] = field(default_factory=list)
+
+    def add(self, other: ImportReport) -> None:
+        self.imported += other.imported
+        self.updated += other.updated
+        self.unchanged += other.unchanged
+        self.rejected.extend(other.rejected)
+
+    def summary(self) -> str:
+        return (f"imported {self.imported}, updated {self.updated}, "
+                f"unchanged {self.unchanged}, rejected {len(self.rejected)}")
+
+
+def _pydantic_reason(exc: PydanticError) -> str:
+    parts = []
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err["loc"]) or "order"
+        parts.append(f"{loc}: {err['msg']}")
+    return "; ".join(parts)
+
+
+def parse_canonical(text: str) -> CanonicalOrder:
+    """Parse one JSON line; raise ValueError whose message names the field and the problem."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"invalid JSON: {exc.msg} at column {exc.colno}") from None
+    if not isinstance(data, dict):
+        raise ValueError("order: expected a JSON object")
+    try:
+        return CanonicalOrder.model_validate(data)
+    except PydanticError as exc:
+        raise ValueError(_pydantic_reason(exc)) from None
+
+
+def content_hash(order: CanonicalOrder) -> str:
+    blob = json.dumps(order.model_dump(mode="json"), sort_keys=True, ensure_ascii=False)
+    return hashlib.md5(blob.encode("utf-8")).hexdigest()
+
+
+def resolve_skus(uow: UnitOfWork, codes: Iterable[str]) -> dict[str, int]:
+    """SKU ids for codes given by channels: our SKU code first, then any barcode."""
+    wanted = list(set(codes))
+    found: dict[str, int] = {}
+    for i in range(0, len(wanted), IN_CHUNK):
+        chunk = wanted[i : i + IN_CHUNK]
+        found.update(uow.conn.execute(sa.select(SKU.c.code, SKU.c.id).where(SKU.c.code.in_(chunk))).all())
+        rest = [c for c in chunk if c not in found]
+        if rest:
+            found.update(
+                uow.conn.execute(
+                    sa.select(BARCODE.c.barcode, BARCODE.c.sku_id).where(BARCODE.c.barcode.in_(rest))
+                ).all()
+            )
+    return found
+
+
+def _order_values(o: CanonicalOrder, digest: str, ts: datetime) -> dict[str, Any]:
+    r = o.receiver
+    return {
+        "order_type": o.order_type,
+        "channel_status": o.status,
+        "content_hash": digest,
+        "ordered_at": o.created_at,
+        "paid_at": o.paid_at,
+        "channel_updated_at": o.updated_at,
+        "updated_at": ts,
+        "buyer_id": o.buyer.id,
+        "buyer_nick": o.buyer.nick,
+        "receiver_name": r.name,
+        "receiver_phone": r.phone,
+        "receiver_province": r.province,
+        "receiver_city": r.city,
+        "receiver_district": r.district,
+        "receiver_address": r.address,
+        "receiver_zip": r.zip,
+        "currency": o.currency,
+        "goods_amount": o.goods_amount,
+        "shipping_fee": o.shipping_fee,
+        "discount": o.discount,
+        "total_amount": o.total_amount,
+        "item_count": sum(ln.quantity for ln in o.lines),
+        "buyer_message": o.buyer_message,
+        "seller_memo": o.seller_memo,
+        "tags": o.tags,
+    }
+
+
+def _line_rows(order_id: int, o: CanonicalOrder, skus: dict[str, int]) -> list[dict[str, Any]]:
+    return [
+        {
+            "order_id": order_id,
+            "line_no": i,
+            "sku_code": ln.sku,
+            "sku_id": skus.get(ln.sku),
+            "name": ln.name,
+            "spec": ln.spec,
+            "quantity": ln.quantity,
+            "unit_price": ln.unit_price,
+            "reserved": 0,
+            "channel_line_id": ln.channel_line_id,
+            "refund_status": ln.refund_status,
+        }
+        for i, ln in enumerate(o.lines, start=1)
+    ]
+
+
+def _receiver_key(o: CanonicalOrder) -> tuple[Any, ...]:
+    r = o.receiver
+    return (r.name, r.phone, r.province, r.city, r.district, r.address, r.zip)
+
+
+def _lines_key(rows: Iterable[Any]) -> list[tuple[str, int]]:
+    return sorted((row.sku_code, row.quantity) for row in rows)
+
+
+def import_orders(uow: UnitOfWork, shop_code: str, items: Iterable[tuple[int, str]]) -> ImportReport:
+    """Import canonical orders (line number, JSON text). Idempotent per (shop, external_id):
+    the same content again is 'unchanged'; changed content updates the order as far as its
+    state allows (see ``_apply_update``). Bad lines are reported, good lines kept."""
+    report = ImportReport()
+    sid = shop_id(uow, shop_code)
+    latest: dict[str, tuple[int, CanonicalOrder, str]] = {}
+    for line_no, text in items:
+        if not text.strip():
+            continue
+        try:
+            order = parse_canonical(text)
+        except ValueError as exc:
+            report.rejected.append((line_no, str(exc)))
+            continue
+        digest = content_hash(order)
+        prev = latest.get(order.external_id)
+        if prev is not None:
+            # The same order twice in one batch: the later line wins, the earlier one counts.
+            if prev[2] == digest:
+                report.unchanged += 1
+                continue
+            report.updated += 1
+        latest[order.external_id] = (line_no, order, digest)
+    if not latest:
+        return report
+
+    existing: dict[str, Any] = {}
+    ext_ids = list(latest)
+    for i in range(0, len(ext_ids), IN_CHUNK):
+        rows = uow.conn.execute(
+            sa.select(ORDER).where(ORDER.c.shop_id == sid, ORDER.c.external_id.in_(ext_ids[i : i + IN_CHUNK]))
+        )
+        existing.update({r.external_id: r for r in rows})
+    skus = resolve_skus(uow, (ln.sku for _, o, _ in latest.values() for ln in o.lines))
+    ts = now()
+
+    new = [(o, d) for ext, (_, o, d) in latest.items() if ext not in existing]
+    if new:
+        rows = [
+            {"shop_id": sid, "external_id": o.external_id, "status": initial_status(o.status).value,
+             "created_at": ts, **_order_values(o, d, ts)}
+            for o, d in new
+        ]
+        ids = uow.conn.execute(
+            sa.insert(ORDER).returning(ORDER.c.id, sort_by_parameter_order=True), rows
+        ).scalars().all()
+        lines = [row for oid, (o, _) in zip(ids, new, strict=True) for row in _line_rows(oid, o, skus)]
+        uow.conn.execute(sa.insert(LINE), lines)
+        _transition(uow, [Change(oid, None, initial_status(o.status), "imported") for oid, (o, _) in zip(ids, new, strict=True)], ts)
+        report.imported += len(new)
+
+    for ext, (_, order, digest) in latest.items():
+        row = existing.get(ext)
+        if row is None:
+            continue
+        if row.content_hash == digest:
+            report.unchanged += 1
+        else:
+            _apply_update(uow, row, order, digest, skus, ts)
+            report.updated += 1
+    return report
+
+
+def _apply_update(uow: UnitOfWork, row: Any, o: CanonicalOrder, digest: str, skus: dict[str, int], ts: datetime) -> None:
+    """A later version of an order from the channel, applied as far as its state allows:
+    before the warehouse it is replaced and reviewed again; once stock is reserved a changed
+    address or item list releases the stock and holds the order for an operator; once the
+    warehouse has it, a cancellation holds it so the warehouse intercepts the parcel."""
+    conn = uow.conn
+    status = S(row.status)
+    old_lines = conn.execute(sa.select(LINE.c.sku_code, LINE.c.quantity).where(LINE.c.order_id == row.id)).all()
+    lines_changed = _lines_key(old_lines) != sorted((ln.sku, ln.quantity) for ln in o.lines)
+    old_receiver = (row.receiver_name, row.receiver_phone, row.receiver_province, row.receiver_city,
+                    row.receiver_district, row.receiver_address, row.receiver_zip)
+    receiver_changed = old_receiver != _receiver_key(o)
+    values = _order_values(o, digest, ts)
+
+    if status in (S.SHIPPED, S.COMPLETED, S.CANCELLED):
+        # Too late to change the order: keep what the channel says for after-sales to see.
+        conn.execute(sa.update(ORDER).where(ORDER.c.id == row.id).values(
+            channel_status=o.status, content_hash=digest, channel_updated_at=o.updated_at, updated_at=ts))
+        return
+    if status is S.IN_FULFILLMENT:
+        conn.execute(sa.update(ORDER).where(ORDER.c.id == row.id).values(
+            channel_status=o.status, content_hash=digest, channel_updated_at=o.updated_at,
+            buyer_message=o.buyer_message, seller_memo=o.seller_memo, updated_at=ts))
+        intercept = {}
+        if o.status == "cancelled":
+            intercept["channel_cancelled"] = "平台已取消, 请拦截包裹"
+        if receiver_changed:
+            intercept["address_changed"] = "发货中地址变更, 请拦截"
+        if lines_changed:
+            intercept["lines_changed"] = "发货中商品变更, 请拦截"
+        if intercept:
+            _set_holds(uow, {row.id: intercept}, ts)
+            _transition(uow, [Change(row.id, status, S.HELD, "拦截: " + ", ".join(intercept))], ts)
+        return
+
+    # Before the warehouse: replace the order's content.
+    conn.execute(sa.update(ORDER).where(ORDER.c.id == row.id).values(**values))
+    if lines_changed:
+        conn.execute(sa.delete(LINE).where(LINE.c.order_id == row.id))
+        conn.execute(sa.insert(LINE), _line_rows(row.id, o, skus))
+    if o.status == "cancelled":
+        _cancel(uow, [(row.id, status)], "平台已取消 / cancelled on the channel", ts)
+        return
+    target = initial_status(o.status)
+    if status in HOLDS_STOCK or status is S.APPROVED:
+        if not (receiver_changed or lines_changed):
+            return  # memo or message only: nothing to re-check
+        reasons = {}
+        if receiver_changed:
+            reasons["address_changed"] = "审核后地址变更, 请确认"
+        if lines_changed:
+            reasons["lines_changed"] = "审核后商品变更, 请确认"
+        _release(uow, [row.id], "order changed on the channel", ts)
+        _set_holds(uow, {row.id: reasons}, ts)
+        _transition(uow, [Change(row.id, status, S.HELD, "平台修改: " + ", ".join(reasons))], ts,
+                    warehouse_id=None)
+        return
+    if status is S.HELD and target is S.PENDING_REVIEW:
+        _set_holds(uow, {row.id: {}}, ts)
+        _transition(uow, [Change(row.id, status, S.PENDING_REVIEW, "订单已变更, 重新审核")], ts)
+    elif status is S.PENDING_PAYMENT and target is S.PENDING_REVIEW:
+        _transition(uow, [Change(row.id, status, S.PENDING_REVIEW, "已付款")], ts)
+
+
+def _set_holds(uow: UnitOfWork, holds: dict[int, dict[str, str]], ts: datetime) -> None:
+    """Replace the current hold reasons of each order."""
+    ids = list(holds)
+    for i in range(0, len(ids), IN_CHUNK):
+        uow.conn.execute(sa.delete(HOLD).where(HOLD.c.order_id.in_(ids[i : i + IN_CHUNK])))
+    rows = [
+        {"order_id": oid, "code": code, "detail": detail[:300], "created_at": ts}
+        for oid, reasons in holds.items()
+        for code, detail in reasons.items()
+    ]
+    if rows:
+        uow.conn.execute(sa.insert(HOLD), rows)
+
+
+def _release(uow: UnitOfWork, order_ids: Sequence[int], reason: str, ts: datetime) -> None:
+    inventory.release(uow, DOC, order_ids, reason=reason)
+    for i in range(0, len(order_ids), IN_CHUNK):
+        uow.conn.execute(
+            sa.update(LINE).where(LINE.c.order_id.in_(order_ids[i : i + IN_CHUNK])).values(reserved=0)
+        )
+
+
+def _cancel(uow: UnitOfWork, orders: Sequence[tuple[int, OrderStatus]], reason: str, ts: datetime) -> None:
+    for _, status in orders:
+        ORDER_LIFECYCLE.check(status, S.CANCELLED)
+    _release(uow, [oid for oid, _ in orders], reason, ts)
+    _set_holds(uow, {oid: {} for oid, _ in orders}, ts)
+    _transition(uow, [Change(oid, st, S.CANCELLED, reason) for oid, st in orders], ts)
+
+
+# --------------------------------------------------------------------------- operator actions
+
+
+def cancel_order(uow: UnitOfWork, order_id: int, *, reason: str) -> None:
+    if not reason.strip():
+        raise ValidationError("reason", "a reason is required to cancel an order")
+    row = uow.conn.execute(sa.select(ORDER.c.status).where(ORDER.c.id == order_id)).first()
+    if row is None:
+        raise NotFound(f"order {order_id} does not exist", code="unknown_order")
+    _cancel(uow, [(order_id, S(row.status))], reason, now())
+
+
+# --------------------------------------------------------------------------- pipeline
+
+
+@dataclass
+class ProcessReport:
+    examined: int = 0
+    approved: int = 0
+    allocated: int = 0
+    held: int = 0
+    still_held: int = 0
+    last_id: int = 0
+    hold_counts: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+
+    def add(self, other: ProcessReport) -> None:
+        self.examined += other.examined
+        self.approved += other.approved
+        self.allocated += other.allocated
+        self.held += other.held
+        self.still_held += other.still_held
+        self.last_id = max(self.last_id, other.last_id)
+        for k, v in other.hold_counts.items():
+            self.hold_counts[k] += v
+
+
+def _candidates(uow: UnitOfWork, after_id: int, limit: int) -> list[Any]:
+    """Orders the pipeline may move: waiting for review, or held only for reasons the system
+    re-checks itself. On PostgreSQL rows are claimed with SKIP LOCKED so that parallel workers
+    share the work instead of queueing on it."""
+    manual = sa.select(HOLD.c.order_id).where(
+        HOLD.c.order_id == ORDER.c.id, HOLD.c.code.not_in(sorted(AUTO_RECHECK))
+    )
+    stmt = (
+        sa.select(ORDER.c.id, ORDER.c.status)
+        .where(
+            ORDER.c.id > after_id,
+            ORDER.c.status.in_([S.PENDING_REVIEW.value, S.HELD.value]),
+            ~sa.exists(manual),
+        )
+        .order_by(ORDER.c.id)
+        .limit(limit)
+    )
+    if uow.is_postgres:
+        stmt = stmt.with_for_update(of=ORDER, skip_locked=True)
+    return list(uow.conn.execute(stmt))
+
+
+def process_orders(uow: UnitOfWork, *, after_id: int = 0, limit: int = 500) -> ProcessReport:
+    """Run one batch of the minimal pipeline: review, choose a warehouse, reserve.
+
+    Reads everything the batch needs in a handful of queries, decides in pure code
+    (``orders.review``, ``fulfillment.allocation``) and writes in bulk.
+    """
+    report = ProcessReport(last_id=after_id)
+    orders = _candidates(uow, after_id, limit)
+    if not orders:
+        return report
+    report.examined = len(orders)
+    report.last_id = orders[-1].id
+    ids = [o.id for o in orders]
+    conn = uow.conn
+    ts = now()
+
+    lines_by_order: dict[int, list[Any]] = defaultdict(list)
+    for i in range(0, len(ids), IN_CHUNK):
+        for ln in conn.execute(
+            sa.select(LINE.c.id, LINE.c.order_id, LINE.c.sku_code, LINE.c.sku_id, LINE.c.quantity)
+            .where(LINE.c.order_id.in_(ids[i : i + IN_CHUNK]), LINE.c.refund_status != "refunded")
+            .order_by(LINE.c.order_id, LINE.c.line_no)
+        ):
+            lines_by_order[ln.order_id].append(ln)
+    # SKUs created since import are picked up here, so adding a SKU releases unknown_sku holds.
+    unresolved = {ln.sku_code for lns in lines_by_order.values() for ln in lns if ln.sku_id is None}
+    found = resolve_skus(uow, unresolved) if unresolved else {}
+    if found:
+        conn.execute(
+            sa.update(LINE).where(LINE.c.id == sa.bindparam("lid")).values(sku_id=sa.bindparam("sid")),
+            [{"lid": ln.id, "sid": found[ln.sku_code]}
+             for lns in lines_by_order.values() for ln in lns if ln.sku_id is None and ln.sku_code in found],
+        )
+    facts = {
+        o.id: OrderFacts(
+            o.id,
+            [LineFacts(ln.sku_code, ln.sku_id if ln.sku_id is not None else found.get(ln.sku_code), ln.quantity)
+             for ln in lines_by_order[o.id]],
+        )
+        for o in orders
+    }
+    sku_ids = {ln.sku_id for f in facts.values() for ln in f.lines if ln.sku_id is not None}
+    bundles: dict[int, dict[int, int]] = defaultdict(dict)
+    for i in range(0, len(sku_ids), IN_CHUNK):
+        chunk = list(sku_ids)[i : i + IN_CHUNK]
+        for b in conn.execute(sa.select(BUNDLE).where(BUNDLE.c.bundle_sku_id.in_(chunk))):
+            bundles[b.bundle_sku_id][b.component_sku_id] = b.quantity
+    demand = {oid: expand_demand(f.lines, bundles) for oid, f in facts.items()}
+    warehouses = list(conn.execute(
+        sa.select(WAREHOUSE.c.id).where(WAREHOUSE.c.active.is_(True)).order_by(WAREHOUSE.c.priority, WAREHOUSE.c.id)
+    ).scalars())
+    available = inventory.lock_available(uow, (s for d in demand.values() for s in d))
+
+    holds: dict[int, dict[str, str]] = {}
+    plans: list[inventory.Reservation] = []
+    for o in orders:
+        verdict = review(facts[o.id])
+        if verdict.passed:
+            wh = choose_warehouse(demand[o.id], available, warehouses)
+            if wh is None:
+                short = shortages(demand[o.id], available, warehouses)
+                verdict.holds["out_of_stock"] = "库存不足: " + ", ".join(f"#{s}×{q}" for s, q in short.items())
+            else:
+                for sku, qty in demand[o.id].items():
+                    available[(sku, wh)] -= qty
+                plans.append(inventory.Reservation(DOC, o.id, wh, demand[o.id]))
+        holds[o.id] = verdict.holds
+
+    results = inventory.reserve(uow, plans, reason="order allocated")
+    allocated = {p.doc_id: p.warehouse_id for p, ok in zip(plans, results, strict=True) if ok}
+    lost = [p.doc_id for p, ok in zip(plans, results, strict=True) if not ok]
+    for oid in lost:  # cannot happen with locked levels; kept as a safe fallback
+        holds[oid]["out_of_stock"] = "库存不足"
+
+    status_of = {o.id: S(o.status) for o in orders}
+    _transition(uow, [Change(oid, status_of[oid], S.APPROVED, "自动审核通过") for oid in allocated], ts)
+    for wh in set(allocated.values()):
+        batch = [oid for oid, w in allocated.items() if w == wh]
+        _transition(uow, [Change(oid, S.APPROVED, S.ALLOCATED, f"分仓并锁定库存: 仓库#{wh}") for oid in batch],
+                    ts, warehouse_id=wh)
+    if allocated:
+        conn.execute(
+            sa.update(LINE).where(LINE.c.order_id == sa.bindparam("oid"), LINE.c.sku_id.is_not(None),
+                                  LINE.c.refund_status != "refunded")
+            .values(reserved=LINE.c.quantity),
+            [{"oid": oid} for oid in allocated],
+        )
+    report.approved = report.allocated = len(allocated)
+
+    newly_held = [oid for oid in ids if holds[oid] and status_of[oid] is not S.HELD]
+    _set_holds(uow, {oid: ({} if oid in allocated else h) for oid, h in holds.items()}, ts)
+    _transition(uow, [Change(oid, status_of[oid], S.HELD, "挂起: " + ", ".join(holds[oid])) for oid in newly_held], ts)
+    report.held = len(newly_held)
+    report.still_held = sum(1 for oid in ids if holds[oid] and status_of[oid] is S.HELD)
+    for oid in ids:
+        for code in holds[oid]:
+            report.hold_counts[code] += 1
+    return report
+

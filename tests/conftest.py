@@ -1,0 +1,73 @@
+"""Test database: SQLite by default, PostgreSQL when LVYUE_TEST_DATABASE_URL says so.
+
+The schema is built once per session through the real migrations; every test starts from
+empty tables.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from lvyue import bootstrap
+from lvyue.core.db import engine_for
+from lvyue.core.uow import UnitOfWork
+
+
+@pytest.fixture(scope="session")
+def db_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    url = os.environ.get("LVYUE_TEST_DATABASE_URL")
+    if not url:
+        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+    bootstrap.reset(url)
+    return url
+
+
+@pytest.fixture(scope="session")
+def engine(db_url: str) -> Engine:
+    return engine_for(db_url)
+
+
+def _wipe(engine: Engine) -> None:
+    with engine.begin() as conn:
+        for table in reversed(bootstrap.metadata.sorted_tables):
+            conn.execute(table.delete())
+
+
+@pytest.fixture
+def db(engine: Engine, db_url: str) -> Iterator[str]:
+    """An empty database; yields its URL."""
+    _wipe(engine)
+    yield db_url
+    _wipe(engine)
+
+
+UowFactory = Callable[..., UnitOfWork]
+
+
+@pytest.fixture
+def uow(db: str, engine: Engine) -> UowFactory:
+    def make(actor: str = "tester", readonly: bool = False) -> UnitOfWork:
+        return UnitOfWork(engine, actor=actor, readonly=readonly)
+
+    return make
+
+
+@pytest.fixture
+def is_postgres(engine: Engine) -> bool:
+    return engine.dialect.name == "postgresql"
+
+
+def count(engine: Engine, table: str) -> int:
+    with engine.connect() as conn:
+        return int(conn.execute(sa.text(f"SELECT count(*) FROM {table}")).scalar_one())
+
+
+@pytest.fixture
+def tmp(tmp_path: Path) -> Path:
+    return tmp_path
