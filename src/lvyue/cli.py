@@ -15,7 +15,6 @@ from lvyue.core.cli import DbOption, console, err_console, resolve_url
 from lvyue.core.db import engine_for
 from lvyue.core.errors import LvyueError
 from lvyue.demo import demo_command
-
 from lvyue.inventory.cli import stock_app, warehouse_app
 from lvyue.orders.cli import app as orders_app
 from lvyue.orders.cli import shop_app

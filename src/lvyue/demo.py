@@ -15,12 +15,13 @@ from rich.table import Table
 from lvyue import bootstrap, demo_data
 from lvyue.catalog.service import import_catalog
 from lvyue.core.cli import DbOption, console, open_uow, resolve_url
+from lvyue.core.db import table_of
 from lvyue.inventory import queries as stock_queries
 from lvyue.inventory import service as inventory
+from lvyue.inventory.models import Warehouse
 from lvyue.orders import service as orders
 from lvyue.orders.cli import import_jsonl, print_status_table, run_pipeline
 from lvyue.orders.models import Order
-from lvyue.inventory.models import Warehouse
 
 SHOP_WEIGHTS = {"TB01": 0.4, "JD01": 0.2, "DY01": 0.25, "PDD01": 0.15}
 
@@ -32,13 +33,21 @@ def seed_reference_data(db: str | None, *, seed: int) -> list[demo_data.DemoSku]
         if report.rejected:
             raise RuntimeError(f"demo catalogue rejected: {report.rejected[:3]}")
         for code, name, prov, city, dist, prio in demo_data.WAREHOUSES:
-            inventory.add_warehouse(uow, code=code, name=name, province=prov, city=city, district=dist,
-                                    priority=prio)
+            inventory.add_warehouse(
+                uow, code=code, name=name, province=prov, city=city, district=dist, priority=prio
+            )
         for code, platform, name in demo_data.SHOPS:
-            orders.add_shop(uow, code=code, platform=platform, name=name,
-                            order_type="livestream" if platform == "douyin" else "online")
+            orders.add_shop(
+                uow,
+                code=code,
+                platform=platform,
+                name=name,
+                order_type="livestream" if platform == "douyin" else "online",
+            )
         for sku, wh, qty in demo_data.stock_plan(skus, seed=seed):
-            inventory.adjust_stock(uow, sku_code=sku, warehouse_code=wh, quantity=qty, reason="期初库存 opening stock")
+            inventory.adjust_stock(
+                uow, sku_code=sku, warehouse_code=wh, quantity=qty, reason="期初库存 opening stock"
+            )
     return skus
 
 
@@ -52,11 +61,14 @@ def demo_command(
     if orders_n < 1:
         raise typer.BadParameter("must be at least 1", param_hint="--orders")
     url = resolve_url(db)
-    console.print(f"[bold]lvyue demo[/] → {sa.make_url(url).render_as_string(hide_password=True)} (fresh database)")
+    shown = sa.make_url(url).render_as_string(hide_password=True)
+    console.print(f"[bold]lvyue demo[/] → {shown} (fresh database)")
     bootstrap.reset(url)
     skus = seed_reference_data(url, seed=seed)
-    console.print(f"catalogue: {len(skus)} SKUs · {len(demo_data.WAREHOUSES)} warehouses · "
-                  f"{len(demo_data.SHOPS)} shops")
+    console.print(
+        f"catalogue: {len(skus)} SKUs · {len(demo_data.WAREHOUSES)} warehouses · "
+        f"{len(demo_data.SHOPS)} shops"
+    )
 
     t0 = time.perf_counter()
     report = orders.ImportReport()
@@ -77,23 +89,35 @@ def demo_command(
     t1 = time.perf_counter()
     processed = run_pipeline(url)
     t_process = time.perf_counter() - t1
-    console.print(f"pipeline: {processed.examined} orders reviewed in {t_process:.2f}s "
-                  f"({processed.examined / max(t_process, 1e-9):,.0f} orders/s)")
+    console.print(
+        f"pipeline: {processed.examined} orders reviewed in {t_process:.2f}s "
+        f"({processed.examined / max(t_process, 1e-9):,.0f} orders/s)"
+    )
     print_status_table(url)
     _print_warehouse_table(url)
     with open_uow(url, readonly=True) as uow:
         diffs = stock_queries.verify_levels(uow)
-    console.print("stock verify: " + ("[green]every level equals the ledger[/]" if not diffs
-                                      else f"[red]{len(diffs)} differences[/]"))
-    console.print("next: [cyan]lvyue orders list --status held[/] · [cyan]lvyue orders show 1[/] · "
-                  "[cyan]lvyue stock show DOWN-M-WHITE[/]")
+    console.print(
+        "stock verify: "
+        + (
+            "[green]every level equals the ledger[/]"
+            if not diffs
+            else f"[red]{len(diffs)} differences[/]"
+        )
+    )
+    console.print(
+        "next: [cyan]lvyue orders list --status held[/] · [cyan]lvyue orders show 1[/] · "
+        "[cyan]lvyue stock show DOWN-M-WHITE[/]"
+    )
 
 
 def _print_warehouse_table(url: str) -> None:
-    order, wh = Order.__table__, Warehouse.__table__
+    order, wh = table_of(Order), table_of(Warehouse)
     with open_uow(url, readonly=True) as uow:
         rows = uow.conn.execute(
-            sa.select(wh.c.code, wh.c.name, sa.func.count(order.c.id), sa.func.sum(order.c.total_amount))
+            sa.select(
+                wh.c.code, wh.c.name, sa.func.count(order.c.id), sa.func.sum(order.c.total_amount)
+            )
             .outerjoin(order, order.c.warehouse_id == wh.c.id)
             .group_by(wh.c.code, wh.c.name)
             .order_by(wh.c.code)

@@ -44,11 +44,18 @@ class DemoSku:
     components: str = ""
     barcode: str = ""
 
-    def csv_row(self) -> dict[str, str]:
+    def csv_row(self) -> dict[str, str | None]:
         return {
-            "sku": self.sku, "name": self.name, "spec": self.spec, "barcode": self.barcode,
-            "category": self.category, "price": str(self.price), "cost": str(self.cost),
-            "weight_g": str(self.weight_g), "tags": self.tags, "components": self.components,
+            "sku": self.sku,
+            "name": self.name,
+            "spec": self.spec,
+            "barcode": self.barcode,
+            "category": self.category,
+            "price": str(self.price),
+            "cost": str(self.cost),
+            "weight_g": str(self.weight_g),
+            "tags": self.tags,
+            "components": self.components,
         }
 
 
@@ -61,38 +68,155 @@ def _ean13(n: int) -> str:
 def catalog() -> list[DemoSku]:
     skus: list[DemoSku] = []
 
-    def add(code: str, name: str, spec: str, cat: str, price: str, cost: str, w: int, tags: str = "") -> None:
-        skus.append(DemoSku(code, name, spec, cat, Decimal(price), Decimal(cost), w, tags,
-                            barcode=_ean13(len(skus) + 1)))
+    def add(
+        code: str, name: str, spec: str, cat: str, price: str, cost: str, w: int, tags: str = ""
+    ) -> None:
+        skus.append(
+            DemoSku(
+                code,
+                name,
+                spec,
+                cat,
+                Decimal(price),
+                Decimal(cost),
+                w,
+                tags,
+                barcode=_ean13(len(skus) + 1),
+            )
+        )
 
     colours = {"WHITE": "白色", "BLACK": "黑色", "GREY": "灰色", "BLUE": "蓝色", "PINK": "粉色"}
     for ck, cn in colours.items():
         for size in SIZES:
-            add(f"TEE-{size}-{ck}", "纯棉圆领T恤", f"颜色:{cn};尺码:{size}", "服装/T恤", "59.00", "18.00", 220)
-            add(f"HOOD-{size}-{ck}", "加绒连帽卫衣", f"颜色:{cn};尺码:{size}", "服装/卫衣", "169.00", "55.00", 650)
-            add(f"DOWN-{size}-{ck}", "轻薄羽绒服", f"颜色:{cn};尺码:{size}", "服装/羽绒服", "399.00", "150.00", 800)
+            add(
+                f"TEE-{size}-{ck}",
+                "纯棉圆领T恤",
+                f"颜色:{cn};尺码:{size}",
+                "服装/T恤",
+                "59.00",
+                "18.00",
+                220,
+            )
+            add(
+                f"HOOD-{size}-{ck}",
+                "加绒连帽卫衣",
+                f"颜色:{cn};尺码:{size}",
+                "服装/卫衣",
+                "169.00",
+                "55.00",
+                650,
+            )
+            add(
+                f"DOWN-{size}-{ck}",
+                "轻薄羽绒服",
+                f"颜色:{cn};尺码:{size}",
+                "服装/羽绒服",
+                "399.00",
+                "150.00",
+                800,
+            )
     for ck, cn in {"BLUE": "浅蓝", "BLACK": "黑色", "GREY": "烟灰"}.items():
         for waist in range(28, 37):
-            add(f"JEANS-{waist}-{ck}", "直筒牛仔裤", f"颜色:{cn};腰围:{waist}", "服装/牛仔裤", "199.00", "68.00", 600)
+            add(
+                f"JEANS-{waist}-{ck}",
+                "直筒牛仔裤",
+                f"颜色:{cn};腰围:{waist}",
+                "服装/牛仔裤",
+                "199.00",
+                "68.00",
+                600,
+            )
     for ck, cn in {"RED": "红色", "NAVY": "藏青", "FLORAL": "碎花"}.items():
         for size in SIZES[:4]:
-            add(f"DRESS-{size}-{ck}", "法式连衣裙", f"颜色:{cn};尺码:{size}", "服装/连衣裙", "259.00", "80.00", 350)
+            add(
+                f"DRESS-{size}-{ck}",
+                "法式连衣裙",
+                f"颜色:{cn};尺码:{size}",
+                "服装/连衣裙",
+                "259.00",
+                "80.00",
+                350,
+            )
     for ck, cn in {"WHITE": "白色", "BLACK": "黑色", "GREY": "灰色"}.items():
         for size in range(36, 45):
-            add(f"SHOE-{size}-{ck}", "缓震跑步鞋", f"颜色:{cn};尺码:{size}", "鞋靴/运动鞋", "329.00", "120.00", 900)
+            add(
+                f"SHOE-{size}-{ck}",
+                "缓震跑步鞋",
+                f"颜色:{cn};尺码:{size}",
+                "鞋靴/运动鞋",
+                "329.00",
+                "120.00",
+                900,
+            )
     for ck, cn in {"WHITE": "白色", "BLACK": "黑色", "MIX": "混色"}.items():
         add(f"SOCK-{ck}", "棉袜", f"颜色:{cn}", "服装/袜子", "9.90", "2.50", 50)
     fresh = [
-        ("CRAB-4L-8", "阳澄湖大闸蟹", "规格:公4两母3两;数量:8只", "生鲜/水产", "398.00", "210.00", 2500),
-        ("CRAB-5L-8", "阳澄湖大闸蟹", "规格:公5两母4两;数量:8只", "生鲜/水产", "598.00", "330.00", 3000),
-        ("CRAB-4L-10", "阳澄湖大闸蟹", "规格:公4两母3两;数量:10只", "生鲜/水产", "468.00", "250.00", 3000),
+        (
+            "CRAB-4L-8",
+            "阳澄湖大闸蟹",
+            "规格:公4两母3两;数量:8只",
+            "生鲜/水产",
+            "398.00",
+            "210.00",
+            2500,
+        ),
+        (
+            "CRAB-5L-8",
+            "阳澄湖大闸蟹",
+            "规格:公5两母4两;数量:8只",
+            "生鲜/水产",
+            "598.00",
+            "330.00",
+            3000,
+        ),
+        (
+            "CRAB-4L-10",
+            "阳澄湖大闸蟹",
+            "规格:公4两母3两;数量:10只",
+            "生鲜/水产",
+            "468.00",
+            "250.00",
+            3000,
+        ),
         ("CHERRY-JJ-1KG", "智利车厘子", "果径:JJ级;重量:1kg", "生鲜/水果", "129.00", "70.00", 1300),
-        ("CHERRY-JJJ-1KG", "智利车厘子", "果径:JJJ级;重量:1kg", "生鲜/水果", "169.00", "95.00", 1300),
-        ("CHERRY-JJ-2KG", "智利车厘子", "果径:JJ级;重量:2kg", "生鲜/水果", "239.00", "135.00", 2400),
+        (
+            "CHERRY-JJJ-1KG",
+            "智利车厘子",
+            "果径:JJJ级;重量:1kg",
+            "生鲜/水果",
+            "169.00",
+            "95.00",
+            1300,
+        ),
+        (
+            "CHERRY-JJ-2KG",
+            "智利车厘子",
+            "果径:JJ级;重量:2kg",
+            "生鲜/水果",
+            "239.00",
+            "135.00",
+            2400,
+        ),
         ("SALMON-500G", "挪威三文鱼刺身", "重量:500g", "生鲜/水产", "139.00", "80.00", 800),
         ("SALMON-1KG", "挪威三文鱼刺身", "重量:1kg", "生鲜/水产", "259.00", "150.00", 1400),
-        ("STEAK-RIBEYE-5", "澳洲眼肉牛排", "规格:眼肉;数量:5片", "生鲜/肉类", "199.00", "110.00", 1200),
-        ("STEAK-SIRLOIN-5", "澳洲西冷牛排", "规格:西冷;数量:5片", "生鲜/肉类", "179.00", "95.00", 1200),
+        (
+            "STEAK-RIBEYE-5",
+            "澳洲眼肉牛排",
+            "规格:眼肉;数量:5片",
+            "生鲜/肉类",
+            "199.00",
+            "110.00",
+            1200,
+        ),
+        (
+            "STEAK-SIRLOIN-5",
+            "澳洲西冷牛排",
+            "规格:西冷;数量:5片",
+            "生鲜/肉类",
+            "179.00",
+            "95.00",
+            1200,
+        ),
         ("STRAWBERRY-1KG", "丹东红颜草莓", "重量:1kg", "生鲜/水果", "89.00", "45.00", 1200),
         ("STRAWBERRY-2KG", "丹东红颜草莓", "重量:2kg", "生鲜/水果", "159.00", "85.00", 2300),
         ("DURIAN-MSW", "猫山王榴莲", "规格:整果2kg", "生鲜/水果", "499.00", "320.00", 2200),
@@ -107,13 +231,69 @@ def catalog() -> list[DemoSku]:
     for code, name, spec, cat, price, cost, w in fresh:
         add(code, name, spec, cat, price, cost, w, "fresh")
     furniture = [
-        ("SOFA-3S-GREY", "北欧布艺沙发", "颜色:灰色;规格:三人位", "家具/沙发", "2999.00", "1500.00", 65000),
-        ("SOFA-3S-BEIGE", "北欧布艺沙发", "颜色:米白;规格:三人位", "家具/沙发", "2999.00", "1500.00", 65000),
-        ("SOFA-L-GREY", "北欧布艺沙发", "颜色:灰色;规格:L型贵妃位", "家具/沙发", "4599.00", "2300.00", 90000),
-        ("SOFA-L-BEIGE", "北欧布艺沙发", "颜色:米白;规格:L型贵妃位", "家具/沙发", "4599.00", "2300.00", 90000),
-        ("TABLE-1.4-OAK", "实木餐桌", "材质:橡木;长度:1.4m", "家具/餐桌", "1899.00", "900.00", 40000),
-        ("TABLE-1.6-OAK", "实木餐桌", "材质:橡木;长度:1.6m", "家具/餐桌", "2299.00", "1100.00", 48000),
-        ("TABLE-1.4-WAL", "实木餐桌", "材质:胡桃木;长度:1.4m", "家具/餐桌", "2599.00", "1300.00", 42000),
+        (
+            "SOFA-3S-GREY",
+            "北欧布艺沙发",
+            "颜色:灰色;规格:三人位",
+            "家具/沙发",
+            "2999.00",
+            "1500.00",
+            65000,
+        ),
+        (
+            "SOFA-3S-BEIGE",
+            "北欧布艺沙发",
+            "颜色:米白;规格:三人位",
+            "家具/沙发",
+            "2999.00",
+            "1500.00",
+            65000,
+        ),
+        (
+            "SOFA-L-GREY",
+            "北欧布艺沙发",
+            "颜色:灰色;规格:L型贵妃位",
+            "家具/沙发",
+            "4599.00",
+            "2300.00",
+            90000,
+        ),
+        (
+            "SOFA-L-BEIGE",
+            "北欧布艺沙发",
+            "颜色:米白;规格:L型贵妃位",
+            "家具/沙发",
+            "4599.00",
+            "2300.00",
+            90000,
+        ),
+        (
+            "TABLE-1.4-OAK",
+            "实木餐桌",
+            "材质:橡木;长度:1.4m",
+            "家具/餐桌",
+            "1899.00",
+            "900.00",
+            40000,
+        ),
+        (
+            "TABLE-1.6-OAK",
+            "实木餐桌",
+            "材质:橡木;长度:1.6m",
+            "家具/餐桌",
+            "2299.00",
+            "1100.00",
+            48000,
+        ),
+        (
+            "TABLE-1.4-WAL",
+            "实木餐桌",
+            "材质:胡桃木;长度:1.4m",
+            "家具/餐桌",
+            "2599.00",
+            "1300.00",
+            42000,
+        ),
         ("BED-1.5", "实木双人床", "规格:1.5m×2m", "家具/床", "2699.00", "1350.00", 70000),
         ("BED-1.8", "实木双人床", "规格:1.8m×2m", "家具/床", "3199.00", "1600.00", 80000),
         ("MATTRESS-1.5", "独立弹簧床垫", "规格:1.5m×2m", "家具/床垫", "1599.00", "700.00", 30000),
@@ -136,16 +316,58 @@ def catalog() -> list[DemoSku]:
     ]:
         add(code, name, spec, "家居/装饰", price, cost, w, "fragile")
     bundles = [
-        DemoSku("TEE-3PACK-M", "T恤三件装", "尺码:M;颜色:黑白灰", "服装/T恤", Decimal("149.00"), Decimal("54.00"),
-                660, components="TEE-M-WHITE*1;TEE-M-BLACK*1;TEE-M-GREY*1"),
-        DemoSku("TEE-3PACK-L", "T恤三件装", "尺码:L;颜色:黑白灰", "服装/T恤", Decimal("149.00"), Decimal("54.00"),
-                660, components="TEE-L-WHITE*1;TEE-L-BLACK*1;TEE-L-GREY*1"),
-        DemoSku("SOCK-10PACK", "棉袜十双装", "颜色:混色", "服装/袜子", Decimal("69.00"), Decimal("25.00"), 500,
-                components="SOCK-MIX*10"),
-        DemoSku("GIFT-SEAFOOD", "海鲜礼盒", "规格:蟹+虾+鲍", "生鲜/礼盒", Decimal("599.00"), Decimal("355.00"),
-                5000, tags="fresh", components="CRAB-4L-8*1;SHRIMP-1KG*1;ABALONE-10*1"),
-        DemoSku("SET-STUDY", "书房套装", "规格:书架+椅子+台灯", "家具/套装", Decimal("1399.00"), Decimal("660.00"),
-                44500, tags="bulky", components="SHELF-5-WHITE*1;CHAIR-ERGO-BLACK*1;LAMP-DESK-WHITE*1"),
+        DemoSku(
+            "TEE-3PACK-M",
+            "T恤三件装",
+            "尺码:M;颜色:黑白灰",
+            "服装/T恤",
+            Decimal("149.00"),
+            Decimal("54.00"),
+            660,
+            components="TEE-M-WHITE*1;TEE-M-BLACK*1;TEE-M-GREY*1",
+        ),
+        DemoSku(
+            "TEE-3PACK-L",
+            "T恤三件装",
+            "尺码:L;颜色:黑白灰",
+            "服装/T恤",
+            Decimal("149.00"),
+            Decimal("54.00"),
+            660,
+            components="TEE-L-WHITE*1;TEE-L-BLACK*1;TEE-L-GREY*1",
+        ),
+        DemoSku(
+            "SOCK-10PACK",
+            "棉袜十双装",
+            "颜色:混色",
+            "服装/袜子",
+            Decimal("69.00"),
+            Decimal("25.00"),
+            500,
+            components="SOCK-MIX*10",
+        ),
+        DemoSku(
+            "GIFT-SEAFOOD",
+            "海鲜礼盒",
+            "规格:蟹+虾+鲍",
+            "生鲜/礼盒",
+            Decimal("599.00"),
+            Decimal("355.00"),
+            5000,
+            tags="fresh",
+            components="CRAB-4L-8*1;SHRIMP-1KG*1;ABALONE-10*1",
+        ),
+        DemoSku(
+            "SET-STUDY",
+            "书房套装",
+            "规格:书架+椅子+台灯",
+            "家具/套装",
+            Decimal("1399.00"),
+            Decimal("660.00"),
+            44500,
+            tags="bulky",
+            components="SHELF-5-WHITE*1;CHAIR-ERGO-BLACK*1;LAMP-DESK-WHITE*1",
+        ),
     ]
     return skus + bundles
 
@@ -196,9 +418,27 @@ ADDRESSES = [
     ("西藏自治区", "拉萨市", "城关区", "北京中路48号"),
 ]
 
-SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林高罗郑梁谢宋唐许韩冯邓曹彭曾萧田董潘袁蔡蒋余于杜叶程魏苏吕丁任沈姚卢"
+SURNAMES = (
+    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林高罗郑梁"
+    "谢宋唐许韩冯邓曹彭曾萧田董潘袁蔡蒋余于杜叶程魏苏吕丁任沈姚卢"
+)
 GIVEN = "伟芳娜敏静丽强磊洋艳勇军杰娟涛明超秀霞平刚桂英华玉兰萍红"
-MOBILE_PREFIXES = ["138", "139", "136", "137", "150", "151", "158", "159", "186", "187", "188", "133", "177", "199"]
+MOBILE_PREFIXES = [
+    "138",
+    "139",
+    "136",
+    "137",
+    "150",
+    "151",
+    "158",
+    "159",
+    "186",
+    "187",
+    "188",
+    "133",
+    "177",
+    "199",
+]
 MESSAGES = ["", "", "", "", "请尽快发货", "麻烦帮忙包装成礼物, 谢谢", "不要放快递柜", "周末再送"]
 
 
@@ -206,12 +446,25 @@ def _receiver(rng: random.Random) -> dict[str, Any]:
     province, city, district, detail = rng.choice(ADDRESSES)
     name = rng.choice(SURNAMES) + "".join(rng.choice(GIVEN) for _ in range(rng.choice((1, 2))))
     phone = rng.choice(MOBILE_PREFIXES) + f"{rng.randrange(10**8):08d}"
-    return {"name": name, "phone": phone, "province": province, "city": city, "district": district,
-            "address": detail}
+    return {
+        "name": name,
+        "phone": phone,
+        "province": province,
+        "city": city,
+        "district": district,
+        "address": detail,
+    }
 
 
-def orders(n: int, skus: list[DemoSku], shop: str, *, seed: int = 11, day: str = "2026-11-11",
-           start: int = 1) -> list[dict[str, Any]]:
+def orders(
+    n: int,
+    skus: list[DemoSku],
+    shop: str,
+    *,
+    seed: int = 11,
+    day: str = "2026-11-11",
+    start: int = 1,
+) -> list[dict[str, Any]]:
     """``n`` canonical orders for one shop over one day, with a realistic share of problems:
     ~5% unpaid, ~1% cancelled, ~2% unknown SKUs; stock is set so some SKUs oversell."""
     rng = random.Random(f"{seed}-{shop}")
@@ -227,27 +480,43 @@ def orders(n: int, skus: list[DemoSku], shop: str, *, seed: int = 11, day: str =
         for _ in range(rng.choice((1, 1, 1, 2, 2, 3))):
             sku = rng.choice(hot) if rng.random() < 0.3 else rng.choice(sellable)
             qty = 1 if "bulky" in sku.tags else rng.choice((1, 1, 1, 2, 3))
-            lines.append({"sku": sku.sku, "quantity": qty, "unit_price": str(sku.price), "name": sku.name,
-                          "spec": sku.spec})
+            lines.append(
+                {
+                    "sku": sku.sku,
+                    "quantity": qty,
+                    "unit_price": str(sku.price),
+                    "name": sku.name,
+                    "spec": sku.spec,
+                }
+            )
         roll = rng.random()
         status = "unpaid" if roll < 0.05 else "cancelled" if roll < 0.06 else "paid"
         if rng.random() < 0.02:
             lines[0] = {**lines[0], "sku": f"OLD-{rng.randrange(100, 999)}"}  # delisted outer code
         goods = sum(Decimal(ln["unit_price"]) * ln["quantity"] for ln in lines)
-        out.append({
-            "external_id": f"{shop}-{created:%y%m%d}{i:07d}",
-            "status": status,
-            "created_at": created.isoformat(),
-            "paid_at": (created + timedelta(seconds=rng.randrange(5, 120))).isoformat() if status != "unpaid" else None,
-            "buyer": {"id": f"{shop.lower()}-b{rng.randrange(1, max(n // 2, 2))}", "nick": f"买家{rng.randrange(10000)}"},
-            "receiver": _receiver(rng),
-            "lines": lines,
-            "shipping_fee": "0.00" if goods >= 99 else "8.00",
-            "discount": str((goods * Decimal("0.05")).quantize(Decimal("0.01"))) if goods > 300 else "0.00",
-            "buyer_message": rng.choice(MESSAGES),
-            "seller_memo": "",
-            "tags": ["双11"],
-        })
+        out.append(
+            {
+                "external_id": f"{shop}-{created:%y%m%d}{i:07d}",
+                "status": status,
+                "created_at": created.isoformat(),
+                "paid_at": (created + timedelta(seconds=rng.randrange(5, 120))).isoformat()
+                if status != "unpaid"
+                else None,
+                "buyer": {
+                    "id": f"{shop.lower()}-b{rng.randrange(1, max(n // 2, 2))}",
+                    "nick": f"买家{rng.randrange(10000)}",
+                },
+                "receiver": _receiver(rng),
+                "lines": lines,
+                "shipping_fee": "0.00" if goods >= 99 else "8.00",
+                "discount": str((goods * Decimal("0.05")).quantize(Decimal("0.01")))
+                if goods > 300
+                else "0.00",
+                "buyer_message": rng.choice(MESSAGES),
+                "seller_memo": "",
+                "tags": ["双11"],
+            }
+        )
     return out
 
 

@@ -28,7 +28,9 @@ def _reserver(url: str, worker: int, sku_ids: list[int], wh_ids: list[int]) -> t
         doc = worker * 100_000 + i
         items = {s: rng.randint(1, 3) for s in rng.sample(sku_ids, rng.randint(1, len(sku_ids)))}
         with UnitOfWork(engine, actor=f"w{worker}") as uow:
-            ok = service.reserve(uow, [service.Reservation("order", doc, rng.choice(wh_ids), items)])[0]
+            ok = service.reserve(
+                uow, [service.Reservation("order", doc, rng.choice(wh_ids), items)]
+            )[0]
         refused += not ok
         if ok:
             mine.append((doc, sum(items.values())))
@@ -57,7 +59,9 @@ def _pipeline_worker(url: str) -> int:
 
 @pytest.mark.slow
 def test_processes_reserving_the_same_skus_never_oversell(uow, db):
-    setup_world(uow, skus={"HOT1": {"HZ": 40, "GZ": 10}, "HOT2": {"HZ": 25, "GZ": 5}, "HOT3": {"HZ": 12}})
+    setup_world(
+        uow, skus={"HOT1": {"HZ": 40, "GZ": 10}, "HOT2": {"HZ": 25, "GZ": 5}, "HOT3": {"HZ": 12}}
+    )
     with uow() as u:
         sku_ids = [service._sku_id(u, s) for s in ("HOT1", "HOT2", "HOT3")]
         wh_ids = [service._warehouse_id(u, w) for w in ("HZ", "GZ")]

@@ -46,14 +46,23 @@ def run_machine(make_uow) -> None:
             except InsufficientStock:
                 assert not ok, "adjust failed where it must succeed"
 
-        @rule(w=st.sampled_from(WHS), items=st.dictionaries(st.sampled_from(SKUS), st.integers(1, 8), min_size=1))
+        @rule(
+            w=st.sampled_from(WHS),
+            items=st.dictionaries(st.sampled_from(SKUS), st.integers(1, 8), min_size=1),
+        )
         def reserve(self, w: str, items: dict[str, int]) -> None:
             doc = self.next_doc
             self.next_doc += 1
             ok = all(self.on_hand[(s, w)] - self.reserved((s, w)) >= q for s, q in items.items())
             with make_uow() as u:
-                got = service.reserve(u, [service.Reservation("order", doc, self.wh[w],
-                                                              {self.sku[s]: q for s, q in items.items()})])
+                got = service.reserve(
+                    u,
+                    [
+                        service.Reservation(
+                            "order", doc, self.wh[w], {self.sku[s]: q for s, q in items.items()}
+                        )
+                    ],
+                )
             assert got == [ok]
             if ok:
                 self.docs[doc] = {(s, w): q for s, q in items.items()}
@@ -79,7 +88,9 @@ def run_machine(make_uow) -> None:
                 assert 0 <= r["reserved"] <= r["on_hand"]
 
     StockMachine.TestCase.settings = settings(
-        max_examples=25, stateful_step_count=25, deadline=None,
+        max_examples=25,
+        stateful_step_count=25,
+        deadline=None,
         suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
     )
     StockMachine.TestCase().runTest()

@@ -33,8 +33,9 @@ def test_deltas_and_levels_are_pure_rules():
 def test_adjust_writes_ledger_and_never_goes_below_zero_or_reserved(uow):
     setup_world(uow, skus={"A": {"HZ": 10}})
     with uow() as u:
-        assert service.adjust_stock(u, sku_code="A", warehouse_code="HZ", quantity=-4, reason="damaged") == {
-            "on_hand": 6, "reserved": 0}
+        assert service.adjust_stock(
+            u, sku_code="A", warehouse_code="HZ", quantity=-4, reason="damaged"
+        ) == {"on_hand": 6, "reserved": 0}
     with pytest.raises(InsufficientStock) as exc, uow() as u:
         service.adjust_stock(u, sku_code="A", warehouse_code="HZ", quantity=-7, reason="count")
     assert exc.value.details["on_hand"] == 6
@@ -43,7 +44,13 @@ def test_adjust_writes_ledger_and_never_goes_below_zero_or_reserved(uow):
         assert service.reserve(u, [service.Reservation("order", 1, wh, {sku: 5})]) == [True]
     with pytest.raises(InsufficientStock), uow() as u:
         service.adjust_stock(u, sku_code="A", warehouse_code="HZ", quantity=-2, reason="count")
-    assert level(uow, "A")["HZ"] == {"sku": "A", "warehouse": "HZ", "on_hand": 6, "reserved": 5, "available": 1}
+    assert level(uow, "A")["HZ"] == {
+        "sku": "A",
+        "warehouse": "HZ",
+        "on_hand": 6,
+        "reserved": 5,
+        "available": 1,
+    }
     with uow(readonly=True) as u:
         assert queries.verify_levels(u) == []
 
@@ -76,7 +83,10 @@ def test_reserve_is_all_or_nothing_per_request_and_in_order(uow):
     levels = level(uow, "A")["HZ"], level(uow, "B")["HZ"]
     assert [(x["on_hand"], x["reserved"]) for x in levels] == [(3, 3), (1, 1)]
     with uow() as u:
-        assert service.outstanding(u, "order", [1, 2, 3]) == {1: {(a, wh): 2, (b, wh): 1}, 3: {(a, wh): 1}}
+        assert service.outstanding(u, "order", [1, 2, 3]) == {
+            1: {(a, wh): 2, (b, wh): 1},
+            3: {(a, wh): 1},
+        }
         assert service.release(u, "order", [1], reason="cancel") == 3
         assert service.release(u, "order", [1], reason="cancel again") == 0  # nothing twice
     assert level(uow, "A")["HZ"]["reserved"] == 1

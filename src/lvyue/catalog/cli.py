@@ -19,7 +19,9 @@ REQUIRED = ["sku", "name", "spec", "barcode", "category", "price", "cost", "weig
 
 @app.command("import")
 def import_cmd(
-    file: Annotated[Path, typer.Argument(help="CSV: sku,name,spec,barcode,category,price,cost,weight_g,tags")],
+    file: Annotated[
+        Path, typer.Argument(help="CSV: sku,name,spec,barcode,category,price,cost,weight_g,tags")
+    ],
     db: DbOption = None,
 ) -> None:
     """Import or update SKUs from CSV; bad rows are listed and skipped, good rows kept."""
@@ -33,7 +35,9 @@ def import_cmd(
         rows = [(reader.line_num, row) for row in reader]
     with open_uow(db) as uow:
         report = import_catalog(uow, rows)
-    console.print(f"created {report.created}, updated {report.updated}, rejected {len(report.rejected)}")
+    console.print(
+        f"created {report.created}, updated {report.updated}, rejected {len(report.rejected)}"
+    )
     for line_no, reason in report.rejected:
         console.print(f"  line {line_no}: {reason}", style="red", markup=False)
     if report.rejected:

@@ -59,9 +59,7 @@ class BundleComponent(Base):
     __tablename__ = "catalog_bundle_component"
 
     bundle_sku_id: Mapped[int] = mapped_column(sa.ForeignKey("catalog_sku.id"), primary_key=True)
-    component_sku_id: Mapped[int] = mapped_column(
-        sa.ForeignKey("catalog_sku.id"), primary_key=True
-    )
+    component_sku_id: Mapped[int] = mapped_column(sa.ForeignKey("catalog_sku.id"), primary_key=True)
     quantity: Mapped[int] = mapped_column()
 
     __table_args__ = (sa.CheckConstraint("quantity > 0", name="qty_pos"),)

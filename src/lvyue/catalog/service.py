@@ -10,12 +10,13 @@ import sqlalchemy as sa
 
 from lvyue.catalog.models import HANDLING_TAGS, Barcode, BundleComponent, Product, Sku
 from lvyue.catalog.specs import CatalogRow, RowError, parse_catalog_row, spec_text
+from lvyue.core.db import table_of
 from lvyue.core.uow import UnitOfWork
 
-PRODUCT = Product.__table__
-SKU = Sku.__table__
-BARCODE = Barcode.__table__
-BUNDLE = BundleComponent.__table__
+PRODUCT = table_of(Product)
+SKU = table_of(Sku)
+BARCODE = table_of(Barcode)
+BUNDLE = table_of(BundleComponent)
 
 
 @dataclass
@@ -31,7 +32,9 @@ def _product_code(name: str) -> str:
     return "P-" + hashlib.md5(name.encode("utf-8")).hexdigest()[:12].upper()
 
 
-def import_catalog(uow: UnitOfWork, rows: Iterable[tuple[int, dict[str, str | None]]]) -> CatalogImportReport:
+def import_catalog(
+    uow: UnitOfWork, rows: Iterable[tuple[int, dict[str, str | None]]]
+) -> CatalogImportReport:
     """Insert or update SKUs by code. A bad row is reported by its line number and skipped;
     the good rows are kept. Bundles may name components defined before or in the same file."""
     report = CatalogImportReport()
@@ -54,11 +57,15 @@ def import_catalog(uow: UnitOfWork, rows: Iterable[tuple[int, dict[str, str | No
             continue
         clash = [b for b in row.barcodes if barcode_owner.get(b) not in (None, skus.get(row.sku))]
         if clash:
-            report.rejected.append((line_no, f"barcode: {', '.join(clash)} already belongs to another SKU"))
+            report.rejected.append(
+                (line_no, f"barcode: {', '.join(clash)} already belongs to another SKU")
+            )
             continue
         pcode = row.product if row.product != row.name else _product_code(row.name)
         if pcode not in products:
-            res = conn.execute(sa.insert(PRODUCT).values(code=pcode, name=row.name, category=row.category))
+            res = conn.execute(
+                sa.insert(PRODUCT).values(code=pcode, name=row.name, category=row.category)
+            )
             assert res.inserted_primary_key is not None
             products[pcode] = int(res.inserted_primary_key[0])
         values = {
@@ -94,7 +101,10 @@ def import_catalog(uow: UnitOfWork, rows: Iterable[tuple[int, dict[str, str | No
                 merged[c] = merged.get(c, 0) + q
             conn.execute(
                 sa.insert(BUNDLE),
-                [{"bundle_sku_id": sku_id, "component_sku_id": skus[c], "quantity": q} for c, q in merged.items()],
+                [
+                    {"bundle_sku_id": sku_id, "component_sku_id": skus[c], "quantity": q}
+                    for c, q in merged.items()
+                ],
             )
     report.rejected.sort()
     return report

@@ -88,7 +88,10 @@ def parse_catalog_row(row: dict[str, str | None], allowed_tags: frozenset[str]) 
     tags = [t.lower() for t in _TAG_SEP.split(get("tags")) if t]
     unknown = [t for t in tags if t not in allowed_tags]
     if unknown:
-        raise RowError("tags", f"unknown tag(s) {', '.join(unknown)}; allowed: {', '.join(sorted(allowed_tags))}")
+        raise RowError(
+            "tags",
+            f"unknown tag(s) {', '.join(unknown)}; allowed: {', '.join(sorted(allowed_tags))}",
+        )
     components: list[tuple[str, int]] = []
     for part in filter(None, (p.strip() for p in re.split(r"[;；]", get("components")))):
         m = _COMPONENT.match(part)

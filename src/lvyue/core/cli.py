@@ -16,12 +16,14 @@ from lvyue.config import get_settings
 from lvyue.core.db import engine_for
 from lvyue.core.uow import UnitOfWork
 
-console = Console()
-err_console = Console(stderr=True)
+console = Console(soft_wrap=True)
+err_console = Console(stderr=True, soft_wrap=True)
 
 DbOption = Annotated[
     str | None,
-    typer.Option("--db", help="Database URL (overrides LVYUE_DATABASE_URL), e.g. sqlite:///lvyue.db"),
+    typer.Option(
+        "--db", help="Database URL (overrides LVYUE_DATABASE_URL), e.g. sqlite:///lvyue.db"
+    ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts")]
 

@@ -112,3 +112,10 @@ def is_postgres(engine_or_conn: Engine | Connection) -> bool:
 # 64-bit ids on PostgreSQL; SQLite's INTEGER PRIMARY KEY is already 64-bit and must stay
 # "INTEGER" to be the rowid alias (autoincrement).
 BigId = sa.BigInteger().with_variant(sa.Integer, "sqlite")
+
+
+def table_of(model: type[Base]) -> sa.Table:
+    """The Core table behind a mapped class, typed as a Table for Core statements."""
+    table = model.__table__
+    assert isinstance(table, sa.Table)
+    return table

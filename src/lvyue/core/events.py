@@ -35,5 +35,5 @@ def subscribe(event_type: type[Event], handler: Handler) -> None:
 def handlers_for(event: Event) -> list[Handler]:
     found: list[Handler] = []
     for cls in type(event).__mro__:
-        found.extend(_handlers.get(cls, ()))  # type: ignore[call-overload]
+        found.extend(_handlers.get(cls, ()))
     return found

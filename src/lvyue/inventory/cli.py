@@ -28,8 +28,14 @@ def warehouse_add(
     """Add a warehouse."""
     with open_uow(db) as uow:
         wid = service.add_warehouse(
-            uow, code=code, name=name, province=province, city=city, district=district,
-            address=address, priority=priority,
+            uow,
+            code=code,
+            name=name,
+            province=province,
+            city=city,
+            district=district,
+            address=address,
+            priority=priority,
         )
     console.print(f"warehouse {code} added (id {wid})")
 
@@ -43,7 +49,9 @@ def warehouse_list(json_out: JsonOption = False, db: DbOption = None) -> None:
         return
     table = Table("code", "name", "province", "city", "district", "priority")
     for r in rows:
-        table.add_row(r["code"], r["name"], r["province"], r["city"], r["district"] or "", str(r["priority"]))
+        table.add_row(
+            r["code"], r["name"], r["province"], r["city"], r["district"] or "", str(r["priority"])
+        )
     console.print(table)
 
 
@@ -57,7 +65,9 @@ def stock_adjust(
 ) -> None:
     """Add or remove stock; on hand never drops below zero or below what is reserved."""
     with open_uow(db) as uow:
-        level = service.adjust_stock(uow, sku_code=sku, warehouse_code=warehouse, quantity=qty, reason=reason)
+        level = service.adjust_stock(
+            uow, sku_code=sku, warehouse_code=warehouse, quantity=qty, reason=reason
+        )
     console.print(
         f"{sku}@{warehouse}: on hand {level['on_hand']}, reserved {level['reserved']}, "
         f"available {level['on_hand'] - level['reserved']}"
@@ -65,8 +75,11 @@ def stock_adjust(
 
 
 @stock_app.command("show")
-def stock_show(sku: Annotated[str | None, typer.Argument()] = None, json_out: JsonOption = False,
-               db: DbOption = None) -> None:
+def stock_show(
+    sku: Annotated[str | None, typer.Argument()] = None,
+    json_out: JsonOption = False,
+    db: DbOption = None,
+) -> None:
     """Stock levels per SKU and warehouse."""
     with open_uow(db, readonly=True) as uow:
         rows = queries.stock_levels(uow, sku)
@@ -75,7 +88,9 @@ def stock_show(sku: Annotated[str | None, typer.Argument()] = None, json_out: Js
         return
     table = Table("SKU", "仓库 warehouse", "实际 on hand", "锁定 reserved", "可用 available")
     for r in rows:
-        table.add_row(r["sku"], r["warehouse"], str(r["on_hand"]), str(r["reserved"]), str(r["available"]))
+        table.add_row(
+            r["sku"], r["warehouse"], str(r["on_hand"]), str(r["reserved"]), str(r["available"])
+        )
     console.print(table)
 
 

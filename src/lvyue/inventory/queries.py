@@ -8,13 +8,14 @@ from typing import Any
 import sqlalchemy as sa
 
 from lvyue.catalog.models import Sku
+from lvyue.core.db import table_of
 from lvyue.core.uow import UnitOfWork
 from lvyue.inventory.models import StockLevel, StockMove, Warehouse
 
-LEVEL = StockLevel.__table__
-MOVE = StockMove.__table__
-WAREHOUSE = Warehouse.__table__
-SKU = Sku.__table__
+LEVEL = table_of(StockLevel)
+MOVE = table_of(StockMove)
+WAREHOUSE = table_of(Warehouse)
+SKU = table_of(Sku)
 
 
 def stock_levels(uow: UnitOfWork, sku_code: str | None = None) -> list[dict[str, Any]]:
@@ -99,6 +100,13 @@ def verify_levels(uow: UnitOfWork) -> list[LevelDifference]:
     for key, (lo, lr) in ledger.items():
         if key not in seen and (lo, lr) != (0, 0):
             diffs.append(
-                LevelDifference(names_sku.get(key[0], str(key[0])), names_wh.get(key[1], str(key[1])), 0, 0, lo, lr)
+                LevelDifference(
+                    names_sku.get(key[0], str(key[0])),
+                    names_wh.get(key[1], str(key[1])),
+                    0,
+                    0,
+                    lo,
+                    lr,
+                )
             )
     return diffs

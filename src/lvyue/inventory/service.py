@@ -18,14 +18,15 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from lvyue.catalog.models import Sku
 from lvyue.core.clock import now
+from lvyue.core.db import table_of
 from lvyue.core.errors import InsufficientStock, NotFound, ValidationError
 from lvyue.core.uow import UnitOfWork
 from lvyue.inventory.ledger import MoveKind, deltas
 from lvyue.inventory.models import StockLevel, StockMove, Warehouse
 
-LEVEL = StockLevel.__table__
-MOVE = StockMove.__table__
-WAREHOUSE = Warehouse.__table__
+LEVEL = table_of(StockLevel)
+MOVE = table_of(StockMove)
+WAREHOUSE = table_of(Warehouse)
 
 
 @dataclass(frozen=True)
@@ -81,7 +82,7 @@ def _warehouse_id(uow: UnitOfWork, code: str) -> int:
 
 
 def _sku_id(uow: UnitOfWork, code: str) -> int:
-    sku = Sku.__table__
+    sku = table_of(Sku)
     row = uow.conn.execute(sa.select(sku.c.id).where(sku.c.code == code)).first()
     if row is None:
         raise NotFound(f"SKU {code} does not exist", code="unknown_sku")
@@ -128,7 +129,8 @@ def adjust_stock(
         level = uow.conn.execute(sa.select(LEVEL.c.on_hand, LEVEL.c.reserved).where(cond)).one()
         raise InsufficientStock(
             f"cannot take {-quantity} of {sku_code} from {warehouse_code}: on hand "
-            f"{level.on_hand}, reserved {level.reserved}, available {level.on_hand - level.reserved}",
+            f"{level.on_hand}, reserved {level.reserved}, "
+            f"available {level.on_hand - level.reserved}",
             sku=sku_code,
             warehouse=warehouse_code,
             on_hand=level.on_hand,
@@ -182,9 +184,7 @@ def reserve(uow: UnitOfWork, reservations: list[Reservation], *, reason: str = "
     ts = now()
     for req in reservations:
         keys = [((sku, req.warehouse_id), qty) for sku, qty in req.items.items() if qty > 0]
-        ok = bool(keys) and all(
-            available.get(k, 0) - taken[k] >= qty for k, qty in keys
-        )
+        ok = bool(keys) and all(available.get(k, 0) - taken[k] >= qty for k, qty in keys)
         results.append(ok)
         if not ok:
             continue
@@ -210,12 +210,12 @@ def reserve(uow: UnitOfWork, reservations: list[Reservation], *, reason: str = "
     return results
 
 
-def _apply_reserved_deltas(uow: UnitOfWork, changes: Mapping[tuple[int, int], int], ts: object) -> None:
+def _apply_reserved_deltas(
+    uow: UnitOfWork, changes: Mapping[tuple[int, int], int], ts: object
+) -> None:
     if not changes:
         return
-    params = [
-        {"s": sku, "w": wh, "q": q, "t": ts} for (sku, wh), q in sorted(changes.items())
-    ]
+    params = [{"s": sku, "w": wh, "q": q, "t": ts} for (sku, wh), q in sorted(changes.items())]
     stmt = (
         sa.update(LEVEL)
         .where(
@@ -235,13 +235,20 @@ def _apply_reserved_deltas(uow: UnitOfWork, changes: Mapping[tuple[int, int], in
         )
 
 
-def outstanding(uow: UnitOfWork, doc_type: str, doc_ids: Iterable[int]) -> dict[int, dict[tuple[int, int], int]]:
+def outstanding(
+    uow: UnitOfWork, doc_type: str, doc_ids: Iterable[int]
+) -> dict[int, dict[tuple[int, int], int]]:
     """What each document still holds reserved, per (sku_id, warehouse_id), from the ledger."""
     ids = list(set(doc_ids))
     found: dict[int, dict[tuple[int, int], int]] = defaultdict(dict)
     for chunk in _chunks(ids, 900):
         rows = uow.conn.execute(
-            sa.select(MOVE.c.doc_id, MOVE.c.sku_id, MOVE.c.warehouse_id, sa.func.sum(MOVE.c.reserved_delta))
+            sa.select(
+                MOVE.c.doc_id,
+                MOVE.c.sku_id,
+                MOVE.c.warehouse_id,
+                sa.func.sum(MOVE.c.reserved_delta),
+            )
             .where(MOVE.c.doc_type == doc_type, MOVE.c.doc_id.in_(chunk))
             .group_by(MOVE.c.doc_id, MOVE.c.sku_id, MOVE.c.warehouse_id)
         )

@@ -44,13 +44,22 @@ def _batches(items: Iterator[tuple[int, str]], size: int) -> Iterator[list[tuple
         yield batch
 
 
-def import_jsonl(db: str | None, shop: str, path: Path, *, progress: bool = True) -> service.ImportReport:
+def import_jsonl(
+    db: str | None, shop: str, path: Path, *, progress: bool = True
+) -> service.ImportReport:
     """Stream a JSON-lines file in batches, one transaction per batch: memory stays flat and
     a re-run after a crash is safe because import is idempotent."""
     total = sum(1 for _ in path.open("rb"))
     report = service.ImportReport()
-    with Progress(TextColumn("导入 import"), BarColumn(), TaskProgressColumn(), TimeRemainingColumn(),
-                  console=console, disable=not progress, transient=True) as bar:
+    with Progress(
+        TextColumn("导入 import"),
+        BarColumn(),
+        TaskProgressColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        disable=not progress,
+        transient=True,
+    ) as bar:
         task = bar.add_task("import", total=total)
         for batch in _batches(_numbered_lines(path), get_settings().batch_size):
             with open_uow(db) as uow:
@@ -82,12 +91,20 @@ def run_pipeline(db: str | None, *, progress: bool = True) -> service.ProcessRep
     total = service.ProcessReport()
     with open_uow(db, readonly=True) as uow:
         todo = sum(queries.status_counts(uow).get(s, 0) for s in ("pending_review", "held"))
-    with Progress(TextColumn("处理 process"), BarColumn(), TaskProgressColumn(), console=console,
-                  disable=not progress, transient=True) as bar:
+    with Progress(
+        TextColumn("处理 process"),
+        BarColumn(),
+        TaskProgressColumn(),
+        console=console,
+        disable=not progress,
+        transient=True,
+    ) as bar:
         task = bar.add_task("process", total=max(todo, 1))
         while True:
             with open_uow(db) as uow:
-                batch = service.process_orders(uow, after_id=total.last_id, limit=get_settings().batch_size)
+                batch = service.process_orders(
+                    uow, after_id=total.last_id, limit=get_settings().batch_size
+                )
             if not batch.examined:
                 break
             total.add(batch)
@@ -117,11 +134,19 @@ def process_cmd(db: DbOption = None, json_out: JsonOption = False) -> None:
     report = run_pipeline(db, progress=not json_out)
     if json_out:
         with open_uow(db, readonly=True) as uow:
-            print_json({"examined": report.examined, "allocated": report.allocated, "held": report.held,
-                        "status_counts": queries.status_counts(uow)})
+            print_json(
+                {
+                    "examined": report.examined,
+                    "allocated": report.allocated,
+                    "held": report.held,
+                    "status_counts": queries.status_counts(uow),
+                }
+            )
         return
-    console.print(f"examined {report.examined}: allocated {report.allocated}, newly held {report.held}, "
-                  f"still held {report.still_held}")
+    console.print(
+        f"examined {report.examined}: allocated {report.allocated}, newly held {report.held}, "
+        f"still held {report.still_held}"
+    )
     print_status_table(db)
 
 
@@ -140,8 +165,15 @@ def list_cmd(
     table = Table("id", "shop", "external_id", "status", "hold", "warehouse", "lines")
     for r in rows:
         lines = ", ".join(f"{ln['sku']}×{ln['quantity']}" for ln in r["lines"])
-        table.add_row(str(r["id"]), r["shop"], r["external_id"], r["status"], ",".join(r["hold_reasons"]),
-                      r["warehouse"] or "", lines)
+        table.add_row(
+            str(r["id"]),
+            r["shop"],
+            r["external_id"],
+            r["status"],
+            ",".join(r["hold_reasons"]),
+            r["warehouse"] or "",
+            lines,
+        )
     console.print(table)
 
 
@@ -152,14 +184,21 @@ def show_cmd(order_id: int, json_out: JsonOption = False, db: DbOption = None) -
     if json_out:
         print_json(order)
         return
-    console.print(f"[bold]订单 {order['id']}[/] {order['shop']}/{order['external_id']}  状态 {order['status']}")
+    console.print(
+        f"[bold]订单 {order['id']}[/] {order['shop']}/{order['external_id']}  "
+        f"状态 {order['status']}"
+    )
     for h in order["holds"]:
         console.print(f"  挂起 {h['code']}: {h['detail']}", style="yellow", markup=False)
     for ln in order["lines"]:
         console.print(f"  {ln['sku']} ×{ln['quantity']} (reserved {ln['reserved']})", markup=False)
-    table = Table("时间 at", "从 from", "到 to", "操作人 actor", "原因 reason", title="历史 / history")
+    table = Table(
+        "时间 at", "从 from", "到 to", "操作人 actor", "原因 reason", title="历史 / history"
+    )
     for h in order["history"]:
-        table.add_row(h["at"].isoformat(timespec="seconds"), h["from"] or "", h["to"], h["actor"], h["reason"])
+        table.add_row(
+            h["at"].isoformat(timespec="seconds"), h["from"] or "", h["to"], h["actor"], h["reason"]
+        )
     console.print(table)
 
 

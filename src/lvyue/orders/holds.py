@@ -22,7 +22,9 @@ HOLD_REASONS: dict[str, HoldReason] = {
         HoldReason("unknown_region", "地址无法识别", "province/city not recognised", False),
         HoldReason("ambiguous_region", "地址有歧义", "region name is ambiguous", False),
         HoldReason("missing_district", "缺少区县", "district missing", False),
-        HoldReason("district_not_in_city", "区县与城市不符", "district belongs to another city", False),
+        HoldReason(
+            "district_not_in_city", "区县与城市不符", "district belongs to another city", False
+        ),
         HoldReason("missing_detail", "详细地址不全", "street and door number missing", False),
         HoldReason("invalid_phone", "电话无效", "receiver phone invalid", False),
         HoldReason("address_changed", "地址已变更", "the channel changed the address", False),

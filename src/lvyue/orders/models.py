@@ -12,7 +12,6 @@ from lvyue.core.clock import now
 from lvyue.core.db import Base, BigId, Money, UTCDateTime
 
 
-
 class Shop(Base):
     """One account on one platform. Connection settings live in ``channels`` (ADR 0002)."""
 

@@ -8,18 +8,19 @@ from typing import Any
 import sqlalchemy as sa
 
 from lvyue.catalog.models import Sku
+from lvyue.core.db import table_of
 from lvyue.core.errors import NotFound
 from lvyue.core.uow import UnitOfWork
 from lvyue.inventory.models import Warehouse
 from lvyue.orders.models import Order, OrderHistory, OrderHold, OrderLine, Shop
 
-ORDER = Order.__table__
-LINE = OrderLine.__table__
-HOLD = OrderHold.__table__
-HISTORY = OrderHistory.__table__
-SHOP = Shop.__table__
-WAREHOUSE = Warehouse.__table__
-SKU = Sku.__table__
+ORDER = table_of(Order)
+LINE = table_of(OrderLine)
+HOLD = table_of(OrderHold)
+HISTORY = table_of(OrderHistory)
+SHOP = table_of(Shop)
+WAREHOUSE = table_of(Warehouse)
+SKU = table_of(Sku)
 
 
 def _summaries(uow: UnitOfWork, rows: list[Any]) -> list[dict[str, Any]]:
@@ -29,7 +30,9 @@ def _summaries(uow: UnitOfWork, rows: list[Any]) -> list[dict[str, Any]]:
     for i in range(0, len(ids), 900):
         chunk = ids[i : i + 900]
         for h in uow.conn.execute(
-            sa.select(HOLD.c.order_id, HOLD.c.code).where(HOLD.c.order_id.in_(chunk)).order_by(HOLD.c.code)
+            sa.select(HOLD.c.order_id, HOLD.c.code)
+            .where(HOLD.c.order_id.in_(chunk))
+            .order_by(HOLD.c.code)
         ):
             holds[h.order_id].append(h.code)
         for ln in uow.conn.execute(
@@ -37,7 +40,9 @@ def _summaries(uow: UnitOfWork, rows: list[Any]) -> list[dict[str, Any]]:
             .where(LINE.c.order_id.in_(chunk))
             .order_by(LINE.c.order_id, LINE.c.line_no)
         ):
-            lines[ln.order_id].append({"sku": ln.sku_code, "quantity": ln.quantity, "reserved": ln.reserved})
+            lines[ln.order_id].append(
+                {"sku": ln.sku_code, "quantity": ln.quantity, "reserved": ln.reserved}
+            )
     return [
         {
             "id": r.id,
@@ -80,7 +85,9 @@ def get_order(uow: UnitOfWork, order_id: int) -> dict[str, Any]:
     summary.update({k: v for k, v in detail.items() if k not in summary})
     summary["holds"] = [
         {"code": h.code, "detail": h.detail}
-        for h in uow.conn.execute(sa.select(HOLD).where(HOLD.c.order_id == order_id).order_by(HOLD.c.code))
+        for h in uow.conn.execute(
+            sa.select(HOLD).where(HOLD.c.order_id == order_id).order_by(HOLD.c.code)
+        )
     ]
     summary["history"] = [
         {

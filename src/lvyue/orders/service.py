@@ -19,6 +19,7 @@ from pydantic import ValidationError as PydanticError
 
 from lvyue.catalog.models import Barcode, BundleComponent, Sku
 from lvyue.core.clock import now
+from lvyue.core.db import table_of
 from lvyue.core.errors import NotFound, ValidationError
 from lvyue.core.uow import UnitOfWork
 from lvyue.fulfillment.allocation import choose_warehouse, shortages
@@ -31,18 +32,30 @@ from lvyue.orders.models import Order, OrderHistory, OrderHold, OrderLine, Shop
 from lvyue.orders.review import LineFacts, OrderFacts, expand_demand, review
 
 S = OrderStatus
-ORDER = Order.__table__
-LINE = OrderLine.__table__
-HOLD = OrderHold.__table__
-HISTORY = OrderHistory.__table__
-SHOP = Shop.__table__
-SKU = Sku.__table__
-BARCODE = Barcode.__table__
-BUNDLE = BundleComponent.__table__
-WAREHOUSE = Warehouse.__table__
+ORDER = table_of(Order)
+LINE = table_of(OrderLine)
+HOLD = table_of(OrderHold)
+HISTORY = table_of(OrderHistory)
+SHOP = table_of(Shop)
+SKU = table_of(Sku)
+BARCODE = table_of(Barcode)
+BUNDLE = table_of(BundleComponent)
+WAREHOUSE = table_of(Warehouse)
 
-PLATFORMS = ("manual", "shopify", "woocommerce", "taobao", "tmall", "pinduoduo", "jd", "douyin",
-             "kuaishou", "livestream", "offline", "wholesale")
+PLATFORMS = (
+    "manual",
+    "shopify",
+    "woocommerce",
+    "taobao",
+    "tmall",
+    "pinduoduo",
+    "jd",
+    "douyin",
+    "kuaishou",
+    "livestream",
+    "offline",
+    "wholesale",
+)
 DOC = "order"
 IN_CHUNK = 900  # stays under SQLite's bound-parameter limit
 
@@ -50,7 +63,9 @@ IN_CHUNK = 900  # stays under SQLite's bound-parameter limit
 # --------------------------------------------------------------------------- shops
 
 
-def add_shop(uow: UnitOfWork, *, code: str, platform: str, name: str, order_type: str = "online") -> int:
+def add_shop(
+    uow: UnitOfWork, *, code: str, platform: str, name: str, order_type: str = "online"
+) -> int:
     code = code.strip()
     if not code:
         raise ValidationError("code", "must not be empty")
@@ -59,8 +74,14 @@ def add_shop(uow: UnitOfWork, *, code: str, platform: str, name: str, order_type
     if uow.conn.execute(sa.select(SHOP.c.id).where(SHOP.c.code == code)).first():
         raise ValidationError("code", f"shop {code} already exists")
     res = uow.conn.execute(
-        sa.insert(SHOP).values(code=code, platform=platform, name=name, order_type=order_type,
-                               active=True, created_at=now())
+        sa.insert(SHOP).values(
+            code=code,
+            platform=platform,
+            name=name,
+            order_type=order_type,
+            active=True,
+            created_at=now(),
+        )
     )
     assert res.inserted_primary_key is not None
     return int(res.inserted_primary_key[0])
@@ -145,8 +166,10 @@ class ImportReport:
         self.rejected.extend(other.rejected)
 
     def summary(self) -> str:
-        return (f"imported {self.imported}, updated {self.updated}, "
-                f"unchanged {self.unchanged}, rejected {len(self.rejected)}")
+        return (
+            f"imported {self.imported}, updated {self.updated}, "
+            f"unchanged {self.unchanged}, rejected {len(self.rejected)}"
+        )
 
 
 def _pydantic_reason(exc: PydanticError) -> str:
@@ -182,12 +205,16 @@ def resolve_skus(uow: UnitOfWork, codes: Iterable[str]) -> dict[str, int]:
     found: dict[str, int] = {}
     for i in range(0, len(wanted), IN_CHUNK):
         chunk = wanted[i : i + IN_CHUNK]
-        found.update(uow.conn.execute(sa.select(SKU.c.code, SKU.c.id).where(SKU.c.code.in_(chunk))).all())
+        found.update(
+            uow.conn.execute(sa.select(SKU.c.code, SKU.c.id).where(SKU.c.code.in_(chunk))).all()
+        )
         rest = [c for c in chunk if c not in found]
         if rest:
             found.update(
                 uow.conn.execute(
-                    sa.select(BARCODE.c.barcode, BARCODE.c.sku_id).where(BARCODE.c.barcode.in_(rest))
+                    sa.select(BARCODE.c.barcode, BARCODE.c.sku_id).where(
+                        BARCODE.c.barcode.in_(rest)
+                    )
                 ).all()
             )
     return found
@@ -252,7 +279,9 @@ def _lines_key(rows: Iterable[Any]) -> list[tuple[str, int]]:
     return sorted((row.sku_code, row.quantity) for row in rows)
 
 
-def import_orders(uow: UnitOfWork, shop_code: str, items: Iterable[tuple[int, str]]) -> ImportReport:
+def import_orders(
+    uow: UnitOfWork, shop_code: str, items: Iterable[tuple[int, str]]
+) -> ImportReport:
     """Import canonical orders (line number, JSON text). Idempotent per (shop, external_id):
     the same content again is 'unchanged'; changed content updates the order as far as its
     state allows (see ``_apply_update``). Bad lines are reported, good lines kept."""
@@ -283,7 +312,9 @@ def import_orders(uow: UnitOfWork, shop_code: str, items: Iterable[tuple[int, st
     ext_ids = list(latest)
     for i in range(0, len(ext_ids), IN_CHUNK):
         rows = uow.conn.execute(
-            sa.select(ORDER).where(ORDER.c.shop_id == sid, ORDER.c.external_id.in_(ext_ids[i : i + IN_CHUNK]))
+            sa.select(ORDER).where(
+                ORDER.c.shop_id == sid, ORDER.c.external_id.in_(ext_ids[i : i + IN_CHUNK])
+            )
         )
         existing.update({r.external_id: r for r in rows})
     skus = resolve_skus(uow, (ln.sku for _, o, _ in latest.values() for ln in o.lines))
@@ -291,17 +322,35 @@ def import_orders(uow: UnitOfWork, shop_code: str, items: Iterable[tuple[int, st
 
     new = [(o, d) for ext, (_, o, d) in latest.items() if ext not in existing]
     if new:
-        rows = [
-            {"shop_id": sid, "external_id": o.external_id, "status": initial_status(o.status).value,
-             "created_at": ts, **_order_values(o, d, ts)}
+        new_rows = [
+            {
+                "shop_id": sid,
+                "external_id": o.external_id,
+                "status": initial_status(o.status).value,
+                "created_at": ts,
+                **_order_values(o, d, ts),
+            }
             for o, d in new
         ]
-        ids = uow.conn.execute(
-            sa.insert(ORDER).returning(ORDER.c.id, sort_by_parameter_order=True), rows
-        ).scalars().all()
-        lines = [row for oid, (o, _) in zip(ids, new, strict=True) for row in _line_rows(oid, o, skus)]
+        ids = (
+            uow.conn.execute(
+                sa.insert(ORDER).returning(ORDER.c.id, sort_by_parameter_order=True), new_rows
+            )
+            .scalars()
+            .all()
+        )
+        lines = [
+            row for oid, (o, _) in zip(ids, new, strict=True) for row in _line_rows(oid, o, skus)
+        ]
         uow.conn.execute(sa.insert(LINE), lines)
-        _transition(uow, [Change(oid, None, initial_status(o.status), "imported") for oid, (o, _) in zip(ids, new, strict=True)], ts)
+        _transition(
+            uow,
+            [
+                Change(oid, None, initial_status(o.status), "imported")
+                for oid, (o, _) in zip(ids, new, strict=True)
+            ],
+            ts,
+        )
         report.imported += len(new)
 
     for ext, (_, order, digest) in latest.items():
@@ -316,29 +365,57 @@ def import_orders(uow: UnitOfWork, shop_code: str, items: Iterable[tuple[int, st
     return report
 
 
-def _apply_update(uow: UnitOfWork, row: Any, o: CanonicalOrder, digest: str, skus: dict[str, int], ts: datetime) -> None:
+def _apply_update(
+    uow: UnitOfWork, row: Any, o: CanonicalOrder, digest: str, skus: dict[str, int], ts: datetime
+) -> None:
     """A later version of an order from the channel, applied as far as its state allows:
     before the warehouse it is replaced and reviewed again; once stock is reserved a changed
     address or item list releases the stock and holds the order for an operator; once the
     warehouse has it, a cancellation holds it so the warehouse intercepts the parcel."""
     conn = uow.conn
     status = S(row.status)
-    old_lines = conn.execute(sa.select(LINE.c.sku_code, LINE.c.quantity).where(LINE.c.order_id == row.id)).all()
+    old_lines = conn.execute(
+        sa.select(LINE.c.sku_code, LINE.c.quantity).where(LINE.c.order_id == row.id)
+    ).all()
     lines_changed = _lines_key(old_lines) != sorted((ln.sku, ln.quantity) for ln in o.lines)
-    old_receiver = (row.receiver_name, row.receiver_phone, row.receiver_province, row.receiver_city,
-                    row.receiver_district, row.receiver_address, row.receiver_zip)
+    old_receiver = (
+        row.receiver_name,
+        row.receiver_phone,
+        row.receiver_province,
+        row.receiver_city,
+        row.receiver_district,
+        row.receiver_address,
+        row.receiver_zip,
+    )
     receiver_changed = old_receiver != _receiver_key(o)
     values = _order_values(o, digest, ts)
 
     if status in (S.SHIPPED, S.COMPLETED, S.CANCELLED):
         # Too late to change the order: keep what the channel says for after-sales to see.
-        conn.execute(sa.update(ORDER).where(ORDER.c.id == row.id).values(
-            channel_status=o.status, content_hash=digest, channel_updated_at=o.updated_at, updated_at=ts))
+        conn.execute(
+            sa.update(ORDER)
+            .where(ORDER.c.id == row.id)
+            .values(
+                channel_status=o.status,
+                content_hash=digest,
+                channel_updated_at=o.updated_at,
+                updated_at=ts,
+            )
+        )
         return
     if status is S.IN_FULFILLMENT:
-        conn.execute(sa.update(ORDER).where(ORDER.c.id == row.id).values(
-            channel_status=o.status, content_hash=digest, channel_updated_at=o.updated_at,
-            buyer_message=o.buyer_message, seller_memo=o.seller_memo, updated_at=ts))
+        conn.execute(
+            sa.update(ORDER)
+            .where(ORDER.c.id == row.id)
+            .values(
+                channel_status=o.status,
+                content_hash=digest,
+                channel_updated_at=o.updated_at,
+                buyer_message=o.buyer_message,
+                seller_memo=o.seller_memo,
+                updated_at=ts,
+            )
+        )
         intercept = {}
         if o.status == "cancelled":
             intercept["channel_cancelled"] = "平台已取消, 请拦截包裹"
@@ -370,8 +447,12 @@ def _apply_update(uow: UnitOfWork, row: Any, o: CanonicalOrder, digest: str, sku
             reasons["lines_changed"] = "审核后商品变更, 请确认"
         _release(uow, [row.id], "order changed on the channel", ts)
         _set_holds(uow, {row.id: reasons}, ts)
-        _transition(uow, [Change(row.id, status, S.HELD, "平台修改: " + ", ".join(reasons))], ts,
-                    warehouse_id=None)
+        _transition(
+            uow,
+            [Change(row.id, status, S.HELD, "平台修改: " + ", ".join(reasons))],
+            ts,
+            warehouse_id=None,
+        )
         return
     if status is S.HELD and target is S.PENDING_REVIEW:
         _set_holds(uow, {row.id: {}}, ts)
@@ -398,11 +479,15 @@ def _release(uow: UnitOfWork, order_ids: Sequence[int], reason: str, ts: datetim
     inventory.release(uow, DOC, order_ids, reason=reason)
     for i in range(0, len(order_ids), IN_CHUNK):
         uow.conn.execute(
-            sa.update(LINE).where(LINE.c.order_id.in_(order_ids[i : i + IN_CHUNK])).values(reserved=0)
+            sa.update(LINE)
+            .where(LINE.c.order_id.in_(order_ids[i : i + IN_CHUNK]))
+            .values(reserved=0)
         )
 
 
-def _cancel(uow: UnitOfWork, orders: Sequence[tuple[int, OrderStatus]], reason: str, ts: datetime) -> None:
+def _cancel(
+    uow: UnitOfWork, orders: Sequence[tuple[int, OrderStatus]], reason: str, ts: datetime
+) -> None:
     for _, status in orders:
         ORDER_LIFECYCLE.check(status, S.CANCELLED)
     _release(uow, [oid for oid, _ in orders], reason, ts)
@@ -497,15 +582,27 @@ def process_orders(uow: UnitOfWork, *, after_id: int = 0, limit: int = 500) -> P
     found = resolve_skus(uow, unresolved) if unresolved else {}
     if found:
         conn.execute(
-            sa.update(LINE).where(LINE.c.id == sa.bindparam("lid")).values(sku_id=sa.bindparam("sid")),
-            [{"lid": ln.id, "sid": found[ln.sku_code]}
-             for lns in lines_by_order.values() for ln in lns if ln.sku_id is None and ln.sku_code in found],
+            sa.update(LINE)
+            .where(LINE.c.id == sa.bindparam("lid"))
+            .values(sku_id=sa.bindparam("sid")),
+            [
+                {"lid": ln.id, "sid": found[ln.sku_code]}
+                for lns in lines_by_order.values()
+                for ln in lns
+                if ln.sku_id is None and ln.sku_code in found
+            ],
         )
     facts = {
         o.id: OrderFacts(
             o.id,
-            [LineFacts(ln.sku_code, ln.sku_id if ln.sku_id is not None else found.get(ln.sku_code), ln.quantity)
-             for ln in lines_by_order[o.id]],
+            [
+                LineFacts(
+                    ln.sku_code,
+                    ln.sku_id if ln.sku_id is not None else found.get(ln.sku_code),
+                    ln.quantity,
+                )
+                for ln in lines_by_order[o.id]
+            ],
         )
         for o in orders
     }
@@ -516,9 +613,13 @@ def process_orders(uow: UnitOfWork, *, after_id: int = 0, limit: int = 500) -> P
         for b in conn.execute(sa.select(BUNDLE).where(BUNDLE.c.bundle_sku_id.in_(chunk))):
             bundles[b.bundle_sku_id][b.component_sku_id] = b.quantity
     demand = {oid: expand_demand(f.lines, bundles) for oid, f in facts.items()}
-    warehouses = list(conn.execute(
-        sa.select(WAREHOUSE.c.id).where(WAREHOUSE.c.active.is_(True)).order_by(WAREHOUSE.c.priority, WAREHOUSE.c.id)
-    ).scalars())
+    warehouses = list(
+        conn.execute(
+            sa.select(WAREHOUSE.c.id)
+            .where(WAREHOUSE.c.active.is_(True))
+            .order_by(WAREHOUSE.c.priority, WAREHOUSE.c.id)
+        ).scalars()
+    )
     available = inventory.lock_available(uow, (s for d in demand.values() for s in d))
 
     holds: dict[int, dict[str, str]] = {}
@@ -529,7 +630,9 @@ def process_orders(uow: UnitOfWork, *, after_id: int = 0, limit: int = 500) -> P
             wh = choose_warehouse(demand[o.id], available, warehouses)
             if wh is None:
                 short = shortages(demand[o.id], available, warehouses)
-                verdict.holds["out_of_stock"] = "库存不足: " + ", ".join(f"#{s}×{q}" for s, q in short.items())
+                verdict.holds["out_of_stock"] = "库存不足: " + ", ".join(
+                    f"#{s}×{q}" for s, q in short.items()
+                )
             else:
                 for sku, qty in demand[o.id].items():
                     available[(sku, wh)] -= qty
@@ -543,15 +646,25 @@ def process_orders(uow: UnitOfWork, *, after_id: int = 0, limit: int = 500) -> P
         holds[oid]["out_of_stock"] = "库存不足"
 
     status_of = {o.id: S(o.status) for o in orders}
-    _transition(uow, [Change(oid, status_of[oid], S.APPROVED, "自动审核通过") for oid in allocated], ts)
+    _transition(
+        uow, [Change(oid, status_of[oid], S.APPROVED, "自动审核通过") for oid in allocated], ts
+    )
     for wh in set(allocated.values()):
         batch = [oid for oid, w in allocated.items() if w == wh]
-        _transition(uow, [Change(oid, S.APPROVED, S.ALLOCATED, f"分仓并锁定库存: 仓库#{wh}") for oid in batch],
-                    ts, warehouse_id=wh)
+        _transition(
+            uow,
+            [Change(oid, S.APPROVED, S.ALLOCATED, f"分仓并锁定库存: 仓库#{wh}") for oid in batch],
+            ts,
+            warehouse_id=wh,
+        )
     if allocated:
         conn.execute(
-            sa.update(LINE).where(LINE.c.order_id == sa.bindparam("oid"), LINE.c.sku_id.is_not(None),
-                                  LINE.c.refund_status != "refunded")
+            sa.update(LINE)
+            .where(
+                LINE.c.order_id == sa.bindparam("oid"),
+                LINE.c.sku_id.is_not(None),
+                LINE.c.refund_status != "refunded",
+            )
             .values(reserved=LINE.c.quantity),
             [{"oid": oid} for oid in allocated],
         )
@@ -559,11 +672,17 @@ def process_orders(uow: UnitOfWork, *, after_id: int = 0, limit: int = 500) -> P
 
     newly_held = [oid for oid in ids if holds[oid] and status_of[oid] is not S.HELD]
     _set_holds(uow, {oid: ({} if oid in allocated else h) for oid, h in holds.items()}, ts)
-    _transition(uow, [Change(oid, status_of[oid], S.HELD, "挂起: " + ", ".join(holds[oid])) for oid in newly_held], ts)
+    _transition(
+        uow,
+        [
+            Change(oid, status_of[oid], S.HELD, "挂起: " + ", ".join(holds[oid]))
+            for oid in newly_held
+        ],
+        ts,
+    )
     report.held = len(newly_held)
     report.still_held = sum(1 for oid in ids if holds[oid] and status_of[oid] is S.HELD)
     for oid in ids:
         for code in holds[oid]:
             report.hold_counts[code] += 1
     return report
-

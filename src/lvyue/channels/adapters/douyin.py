@@ -263,7 +263,9 @@ class DouyinAdapter:
             }
             data = Fields(self.call("order.searchList", params), "data")
             total = data.integer("total")
-            if total > self.max_results and page_no == 1:
+            # The last page must end within the cap (page × size ≤ max_results).
+            last_row = math.ceil(total / self.page_size) * self.page_size
+            if page_no == 1 and last_row > self.max_results:
                 raise _WindowTooBig
             rows = data.get("shop_order_list") or []
             if not isinstance(rows, list):

@@ -266,7 +266,11 @@ class JdAdapter:
     def fetch_order(self, external_id: str) -> RawOrder:
         inner = self.call(
             DETAIL_METHOD,
-            {"order_id": external_id, "optional_fields": OPTIONAL_FIELDS, "order_state": LIST_STATES},
+            {
+                "order_id": external_id,
+                "optional_fields": OPTIONAL_FIELDS,
+                "order_state": LIST_STATES,
+            },
         )
         detail = Fields(inner.get("orderDetailInfo"), "orderDetailInfo")  # [U] response shape
         check_api_result(detail.data, DETAIL_METHOD)
@@ -314,7 +318,9 @@ class JdAdapter:
 
     def ship(self, shipment: Shipment) -> None:
         if shipment.line_ids:
-            raise ChannelError("JD: shipment covers the whole order, not single lines", code="split")
+            raise ChannelError(
+                "JD: shipment covers the whole order, not single lines", code="split"
+            )
         carrier = CARRIER_CODES.get(shipment.carrier_code.upper())
         if carrier is None:
             raise ChannelError(
@@ -322,7 +328,11 @@ class JdAdapter:
             )
         inner = self.call(
             SHIP_METHOD,
-            {"orderId": shipment.external_id, "logiCoprId": carrier, "logiNo": shipment.tracking_no},
+            {
+                "orderId": shipment.external_id,
+                "logiCoprId": carrier,
+                "logiNo": shipment.tracking_no,
+            },
         )
         _check_success(inner.get("sopjosshipment_result"), SHIP_METHOD)  # [U] response shape
 

@@ -1,0 +1,79 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+
+from lvyue import bootstrap
+from lvyue.core.errors import InvalidTransition
+from lvyue.core.events import Event, subscribe
+from lvyue.core.money import from_fen, to_fen, to_money
+from lvyue.core.uow import UnitOfWork
+from lvyue.orders.lifecycle import ORDER_LIFECYCLE, OrderStatus
+
+
+def test_money_is_exact():
+    assert to_money("19.905") == Decimal("19.91")  # half up, as receipts round
+    assert to_money(19.9) == Decimal("19.90")  # a JSON float does not become 19.899999
+    assert to_fen(Decimal("0.29")) == 29 and from_fen(29) == Decimal("0.29")
+    with pytest.raises(ValueError):
+        to_money("12,5")
+
+
+def test_lifecycle_is_data_and_refuses_unknown_steps():
+    S = OrderStatus
+    ORDER_LIFECYCLE.check(S.PENDING_REVIEW, S.APPROVED)
+    with pytest.raises(InvalidTransition) as exc:
+        ORDER_LIFECYCLE.check(S.SHIPPED, S.PENDING_REVIEW)
+    assert exc.value.code == "invalid_transition"
+    assert S.CANCELLED not in {b for a, b in ORDER_LIFECYCLE.transitions if a is S.SHIPPED}
+    assert ORDER_LIFECYCLE.sources_of(S.COMPLETED) == {S.SHIPPED}
+
+
+def test_migrations_match_the_models(engine):
+    """A model change without a migration would make `lvyue init` build the wrong schema."""
+    with engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), bootstrap.metadata)
+    assert diff == []
+
+
+def test_timestamps_come_back_timezone_aware(uow, engine):
+    from tests.factories import canonical, import_dicts, setup_world
+
+    setup_world(uow, skus={"A": {}})
+    import_dicts(uow, [canonical("T1", [("A", 1)])])
+    with engine.connect() as conn:
+        value = conn.execute(
+            sa.select(bootstrap.metadata.tables["orders_order"].c.ordered_at)
+        ).scalar_one()
+    assert value == datetime(2026, 11, 10, 16, 0, 5, tzinfo=UTC)
+
+
+def test_uow_rolls_back_everything_on_error_and_runs_handlers_inside(uow, engine):
+    from dataclasses import dataclass
+
+    from tests.factories import setup_world
+
+    setup_world(uow, skus={})
+
+    @dataclass(frozen=True)
+    class Pinged(Event):
+        code: str
+
+    seen: list[str] = []
+
+    def handler(u: UnitOfWork, event: Pinged) -> None:
+        seen.append(event.code)
+        u.conn.execute(sa.text("UPDATE orders_shop SET name = 'changed'"))
+
+    subscribe(Pinged, handler)
+    with pytest.raises(RuntimeError), UnitOfWork(engine) as u:
+        u.publish(Pinged("x"))
+        raise RuntimeError("boom")
+    assert seen == ["x"]
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT name FROM orders_shop")).scalar_one() == "测试店"

@@ -1,0 +1,143 @@
+from __future__ import annotations
+
+import pytest
+
+from lvyue.catalog.service import import_catalog
+from lvyue.core.errors import InvalidTransition, ValidationError
+from lvyue.inventory import queries as stock
+from lvyue.inventory import service as inventory
+from lvyue.orders import queries, service
+from tests.factories import canonical, import_dicts, process_all, setup_world, sku_row
+
+
+def orders_by_ext(make_uow) -> dict[str, dict]:
+    with make_uow(readonly=True) as u:
+        return {o["external_id"]: o for o in queries.list_orders(u)}
+
+
+def levels(make_uow) -> dict[tuple[str, str], tuple[int, int]]:
+    with make_uow(readonly=True) as u:
+        return {
+            (r["sku"], r["warehouse"]): (r["on_hand"], r["reserved"]) for r in stock.stock_levels(u)
+        }
+
+
+def test_minimal_pipeline_outcomes(uow):
+    setup_world(uow, skus={"A": {"HZ": 3}, "B": {"GZ": 2}, "C": {"HZ": 1, "GZ": 1}})
+    import_dicts(
+        uow,
+        [
+            canonical("OK1", [("A", 2)]),
+            canonical("OK2", [("B", 2)]),  # only GZ has B
+            canonical("UNPAID", [("A", 1)], status="unpaid"),
+            canonical("UNKNOWN", [("A", 1), ("ZZZ", 1)]),
+            canonical("SHORT", [("C", 2)]),  # 2 in total but no single warehouse has both
+            canonical("LATE", [("A", 2)]),  # A has 1 left after OK1
+        ],
+    )
+    report = process_all(uow)
+    assert report.allocated == 2
+    got = orders_by_ext(uow)
+    assert got["OK1"]["status"] == "allocated" and got["OK1"]["warehouse"] == "HZ"
+    assert got["OK1"]["lines"] == [{"sku": "A", "quantity": 2, "reserved": 2}]
+    assert got["OK2"]["warehouse"] == "GZ"
+    assert got["UNPAID"]["status"] == "pending_payment"
+    assert (got["UNKNOWN"]["status"], got["UNKNOWN"]["hold_reasons"]) == ("held", ["unknown_sku"])
+    assert got["SHORT"]["hold_reasons"] == ["out_of_stock"]
+    assert got["LATE"]["hold_reasons"] == ["out_of_stock"]
+    assert levels(uow)[("A", "HZ")] == (3, 2)
+    assert levels(uow)[("B", "GZ")] == (2, 2)
+    # Running again changes nothing: allocated orders are not reserved twice.
+    assert process_all(uow).allocated == 0
+    assert levels(uow)[("A", "HZ")] == (3, 2)
+
+
+def test_held_orders_move_when_their_cause_is_fixed(uow):
+    setup_world(uow, skus={"A": {"HZ": 1}})
+    import_dicts(uow, [canonical("SHORT", [("A", 3)]), canonical("UNKNOWN", [("NEW", 1)])])
+    process_all(uow)
+    assert {o["status"] for o in orders_by_ext(uow).values()} == {"held"}
+    with uow() as u:  # stock arrives
+        inventory.adjust_stock(
+            u, sku_code="A", warehouse_code="HZ", quantity=5, reason="purchase in"
+        )
+    with uow() as u:  # the SKU is created, with stock
+        import_catalog(u, [(2, sku_row("NEW"))])
+        inventory.adjust_stock(
+            u, sku_code="NEW", warehouse_code="GZ", quantity=1, reason="purchase in"
+        )
+    assert process_all(uow).allocated == 2
+    got = orders_by_ext(uow)
+    assert got["SHORT"]["status"] == got["UNKNOWN"]["status"] == "allocated"
+    assert got["SHORT"]["hold_reasons"] == []
+    assert levels(uow)[("A", "HZ")] == (6, 3)
+
+
+def test_bundles_reserve_their_components(uow):
+    setup_world(uow, skus={"A": {"HZ": 4}, "B": {"HZ": 1}}, bundles={"KIT": "A*2;B*1"})
+    import_dicts(uow, [canonical("K1", [("KIT", 1)]), canonical("K2", [("KIT", 1)])])
+    process_all(uow)
+    got = orders_by_ext(uow)
+    assert got["K1"]["status"] == "allocated"
+    assert got["K2"]["hold_reasons"] == ["out_of_stock"]  # B ran out
+    assert levels(uow)[("A", "HZ")] == (4, 2)
+    assert levels(uow)[("B", "HZ")] == (1, 1)
+
+
+def test_cancel_releases_stock_and_every_change_is_in_history(uow):
+    setup_world(uow, skus={"A": {"HZ": 2}})
+    import_dicts(uow, [canonical("C1", [("A", 2)], status="unpaid")])
+    process_all(uow)
+    import_dicts(uow, [canonical("C1", [("A", 2)])])  # the buyer paid
+    process_all(uow)
+    oid = orders_by_ext(uow)["C1"]["id"]
+    assert levels(uow)[("A", "HZ")] == (2, 2)
+    with pytest.raises(ValidationError), uow(actor="op-li") as u:
+        service.cancel_order(u, oid, reason="")
+    with uow(actor="op-li") as u:
+        service.cancel_order(u, oid, reason="买家电话要求取消")
+    assert levels(uow)[("A", "HZ")] == (2, 0)
+    with uow(readonly=True) as u:
+        order = queries.get_order(u, oid)
+        assert stock.verify_levels(u) == []
+    steps = [(h["from"], h["to"]) for h in order["history"]]
+    assert steps == [
+        (None, "pending_payment"),
+        ("pending_payment", "pending_review"),
+        ("pending_review", "approved"),
+        ("approved", "allocated"),
+        ("allocated", "cancelled"),
+    ]
+    last = order["history"][-1]
+    assert (last["actor"], last["reason"]) == ("op-li", "买家电话要求取消")
+    assert all(h["at"].tzinfo is not None and h["actor"] and h["reason"] for h in order["history"])
+    with pytest.raises(InvalidTransition), uow() as u:
+        service.cancel_order(u, oid, reason="twice")
+
+
+def test_channel_changes_after_import(uow):
+    setup_world(uow, skus={"A": {"HZ": 5}})
+    base = canonical("X1", [("A", 2)])
+    import_dicts(uow, [base, canonical("X2", [("A", 1)]), canonical("X3", [("A", 1)])])
+    process_all(uow)
+    assert levels(uow)[("A", "HZ")] == (5, 4)
+    moved = {**base, "receiver": {**base["receiver"], "address": "文三路90号"}}
+    report = import_dicts(
+        uow,
+        [
+            moved,  # address edited after allocation: release and hold
+            canonical("X2", [("A", 1)], status="cancelled"),  # cancelled on the channel
+            {**canonical("X3", [("A", 1)]), "seller_memo": "送礼"},  # memo only: stays allocated
+        ],
+    )
+    assert report.updated == 3
+    got = orders_by_ext(uow)
+    assert (got["X1"]["status"], got["X1"]["hold_reasons"]) == ("held", ["address_changed"])
+    assert got["X2"]["status"] == "cancelled"
+    assert got["X3"]["status"] == "allocated"
+    assert levels(uow)[("A", "HZ")] == (5, 1)
+    assert process_all(uow).allocated == 0  # address_changed waits for an operator
+    import_dicts(uow, [moved])  # the same payload again is not applied twice
+    assert orders_by_ext(uow)["X1"]["status"] == "held"
+    with uow(readonly=True) as u:
+        assert stock.verify_levels(u) == []

@@ -1,0 +1,175 @@
+"""The CLI contract other tools script against: command names, exit codes and JSON keys."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from lvyue.cli import main
+from tests.factories import canonical
+
+
+def run(capsys: pytest.CaptureFixture[str], db: str, *args: str) -> tuple[int, str, str]:
+    capsys.readouterr()
+    rc = main([*args, "--db", db])
+    out, err = capsys.readouterr()
+    return rc, out, err
+
+
+def run_json(capsys, db, *args):
+    rc, out, err = run(capsys, db, *args, "--json")
+    assert rc == 0, err
+    return json.loads(out)
+
+
+CSV = (
+    "sku,name,spec,barcode,category,price,cost,weight_g,tags\n"
+    "TEE-M-WHITE,纯棉T恤,颜色:白色;尺码:M,6901234567892,服装,59.00,18.00,220,\n"
+    "CRAB-8,大闸蟹,数量:8只,,生鲜,398.00,210.00,2500,fresh\n"
+    ",无编码,,,,1,1,1,\n"
+    "SOFA,沙发,,,家具,abc,1,1,bulky\n"
+    "LAMP,台灯,,,家居,1,1,1,shiny\n"
+)
+
+
+def test_full_cli_story(capsys, db, tmp_path: Path):
+    csv = tmp_path / "catalog.csv"
+    csv.write_text(CSV, encoding="utf-8")
+    rc, out, _ = run(capsys, db, "catalog", "import", str(csv))
+    assert rc == 1  # some rows were rejected...
+    assert "created 2" in out  # ...and the good ones kept
+    assert "line 4: sku: is required" in out
+    assert "line 5: price: 'abc' is not an amount" in out
+    assert "line 6: tags: unknown tag(s) shiny" in out
+
+    assert (
+        run(
+            capsys,
+            db,
+            "warehouse",
+            "add",
+            "HZ",
+            "--name",
+            "杭州仓",
+            "--province",
+            "浙江省",
+            "--city",
+            "杭州市",
+            "--district",
+            "余杭区",
+        )[0]
+        == 0
+    )
+    assert (
+        run(capsys, db, "shop", "add", "TB01", "--platform", "manual", "--name", "旗舰店")[0] == 0
+    )
+    rc, _, err = run(capsys, db, "shop", "add", "X", "--platform", "myspace", "--name", "x")
+    assert rc == 2 and "platform" in err
+    assert (
+        run(
+            capsys,
+            db,
+            "stock",
+            "adjust",
+            "TEE-M-WHITE",
+            "--warehouse",
+            "HZ",
+            "--qty",
+            "3",
+            "--reason",
+            "opening",
+        )[0]
+        == 0
+    )
+    rc, _, err = run(
+        capsys,
+        db,
+        "stock",
+        "adjust",
+        "TEE-M-WHITE",
+        "--warehouse",
+        "HZ",
+        "--qty",
+        "-5",
+        "--reason",
+        "count",
+    )
+    assert rc == 2 and "insufficient_stock" in err
+
+    assert run_json(capsys, db, "stock", "show", "TEE-M-WHITE") == [
+        {"sku": "TEE-M-WHITE", "warehouse": "HZ", "on_hand": 3, "reserved": 0, "available": 3}
+    ]
+
+    jsonl = tmp_path / "orders.jsonl"
+    jsonl.write_text(
+        "\n".join(
+            [
+                json.dumps(canonical("T1001", [("TEE-M-WHITE", 2)]), ensure_ascii=False),
+                "{not json",
+                json.dumps(canonical("T1002", [("TEE-M-WHITE", 2)]), ensure_ascii=False),
+                json.dumps(
+                    canonical("T1003", [("6901234567892", 1)], status="unpaid"), ensure_ascii=False
+                ),
+            ]
+        )
+        + "\n",
+        encoding="utf-8",
+    )
+    rc, out, _ = run(capsys, db, "orders", "import", str(jsonl), "--shop", "TB01")
+    assert rc == 0
+    assert "imported 3, updated 0, unchanged 0, rejected 1" in out
+    assert "line 2: invalid JSON" in out
+    rc, out, _ = run(capsys, db, "orders", "import", str(jsonl), "--shop", "TB01")
+    assert "imported 0, updated 0, unchanged 3, rejected 1" in out
+
+    rc, out, _ = run(capsys, db, "orders", "process")
+    assert rc == 0 and "allocated 1" in out
+
+    listed = run_json(capsys, db, "orders", "list")
+    assert set(listed[0]) == {
+        "id",
+        "shop",
+        "external_id",
+        "status",
+        "hold_reasons",
+        "warehouse",
+        "lines",
+    }
+    by_ext = {o["external_id"]: o for o in listed}
+    assert by_ext["T1001"]["status"] == "allocated" and by_ext["T1001"]["warehouse"] == "HZ"
+    assert by_ext["T1002"]["hold_reasons"] == ["out_of_stock"]
+    assert by_ext["T1003"]["lines"] == [{"sku": "6901234567892", "quantity": 1, "reserved": 0}]
+    assert [
+        o["external_id"] for o in run_json(capsys, db, "orders", "list", "--status", "held")
+    ] == ["T1002"]
+
+    oid = str(by_ext["T1001"]["id"])
+    assert run(capsys, db, "orders", "cancel", oid, "--reason", "买家取消")[0] == 0
+    shown = run_json(capsys, db, "orders", "show", oid)
+    assert shown["status"] == "cancelled"
+    assert shown["history"][-1]["reason"] == "买家取消"
+    assert run(capsys, db, "stock", "verify")[0] == 0
+    assert run_json(capsys, db, "stock", "show", "TEE-M-WHITE")[0]["reserved"] == 0
+    rc, _, err = run(capsys, db, "orders", "show", "999999")
+    assert rc == 2 and "unknown_order" in err
+
+
+def test_missing_file_and_bad_type_are_clear_errors(capsys, db, tmp_path: Path):
+    rc, _, err = run(capsys, db, "orders", "import", str(tmp_path / "nope.jsonl"), "--shop", "X")
+    assert rc == 2 and "does not exist" in err
+    bad = tmp_path / "orders.txt"
+    bad.write_text("x", encoding="utf-8")
+    rc, _, err = run(capsys, db, "orders", "import", str(bad), "--shop", "X")
+    assert rc == 2 and "unsupported file type" in err
+
+
+def test_demo_runs_the_pipeline_and_leaves_a_clean_ledger(capsys, db):
+    rc, out, _ = run(capsys, db, "demo", "--orders", "300")
+    assert rc == 0
+    assert "imported 300" in out
+    assert "every level equals the ledger" in out
+    statuses = {o["status"] for o in run_json(capsys, db, "orders", "list")}
+    assert {"allocated", "pending_payment", "held"} <= statuses
+    assert run(capsys, db, "stock", "verify")[0] == 0
