@@ -14,8 +14,11 @@ from alembic.config import Config
 from alembic.script import ScriptDirectory
 
 from lvyue.catalog import models as _catalog  # noqa: F401  (registers tables)
+from lvyue.channels import models as _channels  # noqa: F401
 from lvyue.config import get_settings
+from lvyue.core import models as _core  # noqa: F401
 from lvyue.core.db import Base, engine_for
+from lvyue.customers import models as _customers  # noqa: F401
 from lvyue.inventory import models as _inventory  # noqa: F401
 from lvyue.orders import models as _orders  # noqa: F401
 

@@ -10,6 +10,8 @@ import typer
 
 from lvyue import bootstrap
 from lvyue.catalog.cli import app as catalog_app
+from lvyue.channels.cli import app as channels_app
+from lvyue.channels.cli import shop_app
 from lvyue.core import cli as core_cli
 from lvyue.core.cli import DbOption, console, err_console, resolve_url
 from lvyue.core.db import engine_for
@@ -17,7 +19,7 @@ from lvyue.core.errors import LvyueError
 from lvyue.demo import demo_command
 from lvyue.inventory.cli import stock_app, warehouse_app
 from lvyue.orders.cli import app as orders_app
-from lvyue.orders.cli import shop_app
+from lvyue.orders.cli import sku_app
 
 app = typer.Typer(
     help="lvyue 履约: 多渠道订单与仓储管理 / multi-channel order and warehouse management",
@@ -29,6 +31,8 @@ app.add_typer(warehouse_app, name="warehouse")
 app.add_typer(stock_app, name="stock")
 app.add_typer(shop_app, name="shop")
 app.add_typer(orders_app, name="orders")
+app.add_typer(sku_app, name="sku")
+app.add_typer(channels_app, name="channels")
 
 app.command("demo")(demo_command)
 

@@ -14,6 +14,8 @@ class Settings(BaseSettings):
     # Secret used to encrypt shop credentials and personal data at rest. The default only
     # suits the demo; production deployments must set LVYUE_SECRET_KEY.
     secret_key: str = "lvyue-demo-secret-change-me"
+    # Comma-separated previous keys, still accepted for reading during a key rotation.
+    old_secret_keys: str = ""
     timezone: str = "Asia/Shanghai"
     batch_size: int = 500
 

@@ -20,6 +20,7 @@ from lvyue.inventory import queries as stock_queries
 from lvyue.inventory import service as inventory
 from lvyue.inventory.models import Warehouse
 from lvyue.orders import service as orders
+from lvyue.channels import service as channels
 from lvyue.orders.cli import import_jsonl, print_status_table, run_pipeline
 from lvyue.orders.models import Order
 
@@ -37,7 +38,7 @@ def seed_reference_data(db: str | None, *, seed: int) -> list[demo_data.DemoSku]
                 uow, code=code, name=name, province=prov, city=city, district=dist, priority=prio
             )
         for code, platform, name in demo_data.SHOPS:
-            orders.add_shop(
+            channels.add_shop(
                 uow,
                 code=code,
                 platform=platform,

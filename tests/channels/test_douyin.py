@@ -7,6 +7,7 @@ import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 import httpx
 import pytest
@@ -15,12 +16,13 @@ from lvyue.channels.adapters.base import (
     AuthError,
     ChannelError,
     PayloadError,
+    RateLimited,
     RawOrder,
     Shipment,
     ShopCredentials,
     StockQuantity,
 )
-from lvyue.channels.adapters.douyin import DouyinAdapter, doudian_sign, param_json
+from lvyue.channels.adapters.douyin import DouyinAdapter, doudian_sign, param_json, unwrap
 from lvyue.core.clock import SHANGHAI
 from tests.channels.fakes import douyin as fake_douyin
 from tests.channels.fakes.douyin import FakeDouyin, make_line
@@ -309,6 +311,23 @@ def test_bad_signature_is_an_auth_error_and_not_retried(
     assert fake.requests == 1 and sleeps == []
 
 
+def test_envelope_error_mapping() -> None:
+    assert unwrap({"code": 10000, "msg": "success", "data": {"x": 1}}) == {"x": 1}
+    assert unwrap({"err_no": 0, "message": "success", "data": [1]}) == [1]  # legacy envelope
+    with pytest.raises(AuthError):
+        unwrap({"code": 30001, "msg": "操作权限不足", "sub_code": "dop.authorization-no-existed"})
+    with pytest.raises(AuthError):
+        unwrap({"code": 40003, "msg": "非法的参数", "sub_code": "isv.access-token-expired"})
+    with pytest.raises(RateLimited):
+        unwrap({"code": 60000, "msg": "触发限流，请稍后重试"})
+    with pytest.raises(ChannelError) as busy:
+        unwrap({"code": 20000, "msg": "系统错误", "sub_code": "isp.service-error:20005"})
+    assert busy.value.retryable and busy.value.code == "isp.service-error:20005"
+    with pytest.raises(ChannelError) as legacy:
+        unwrap({"err_no": 30005, "message": "参数错误"})
+    assert legacy.value.code == "30005" and not legacy.value.retryable
+
+
 def test_bad_token_is_an_auth_error(fake: FakeDouyin, base_url: str) -> None:
     creds = ShopCredentials(base_url, fake.app_key, fake.app_secret, "expired-token")
     with pytest.raises(AuthError):
@@ -495,15 +514,15 @@ def test_edited_address_comes_through(fake: FakeDouyin, adapter: DouyinAdapter) 
     assert adapter.parse(got[0]).receiver.address == "文新街道古墩路**号"
 
 
-def _broken(path: tuple[str | int, ...], value: object = None) -> dict:
+def _broken(path: tuple, value: object = None) -> dict:
     payload = copy.deepcopy(FULL_PAYLOAD)
-    target = payload
+    target: Any = payload
     for key in path[:-1]:
-        target = target[key]  # type: ignore[index]
+        target = target[key]
     if value is None:
-        del target[path[-1]]  # type: ignore[arg-type]
+        del target[path[-1]]
     else:
-        target[path[-1]] = value  # type: ignore[index]
+        target[path[-1]] = value
     return payload
 
 

@@ -32,6 +32,14 @@ from tests.channels.fakes.shopify import FakeShopify
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 
 
+CLIENTS: list[httpx.Client] = []
+
+
+def new_client() -> httpx.Client:
+    CLIENTS.append(httpx.Client(timeout=5))
+    return CLIENTS[-1]
+
+
 @pytest.fixture
 def fake() -> FakeShopify:
     return FakeShopify(now=T0)
@@ -48,6 +56,13 @@ def sleeps() -> list[float]:
     return []
 
 
+@pytest.fixture(autouse=True)
+def _close_clients() -> Iterator[None]:
+    yield
+    while CLIENTS:
+        CLIENTS.pop().close()
+
+
 def make_adapter(
     base_url: str, fake: FakeShopify, sleeps: list[float], *, token: str | None = None, **extra: str
 ) -> ShopifyAdapter:
@@ -57,7 +72,7 @@ def make_adapter(
         app_secret=fake.app_secret,
         extra=extra,
     )
-    return ShopifyAdapter(creds, httpx.Client(timeout=5), sleep=sleeps.append, page_size=2)
+    return ShopifyAdapter(creds, new_client(), sleep=sleeps.append, page_size=2)
 
 
 @pytest.fixture
@@ -244,7 +259,7 @@ def test_fake_enforces_limit_and_cursor_rules(base_url: str, fake: FakeShopify) 
         ShopifyAdapter(ShopCredentials(base_url=base_url, token="t"), page_size=251)
 
 
-def test_orders_older_than_60_days_need_read_all_orders(base_url: str, sleeps: list[float]) -> None:
+def test_orders_older_than_60_days_need_read_all_orders(sleeps: list[float]) -> None:
     fake = FakeShopify(now=T0, read_all_orders=False)
     with serve(fake) as url:
         adapter = make_adapter(url, fake, sleeps)
@@ -289,6 +304,30 @@ def test_ship_only_the_given_lines(adapter: ShopifyAdapter, fake: FakeShopify) -
     assert fake.shipments[-1]["lines"] == {cap: 3}
     assert fake.fulfillment_orders[order["id"]][0]["status"] == "closed"
     assert fake.orders[order["id"]]["fulfillment_status"] == "fulfilled"
+
+
+def test_fake_refuses_more_than_the_fulfillable_quantity(
+    adapter: ShopifyAdapter, fake: FakeShopify
+) -> None:
+    order = fake.add_order()
+    fo = fake.fulfillment_orders[order["id"]][0]
+    body = {
+        "fulfillment": {
+            "line_items_by_fulfillment_order": [
+                {
+                    "fulfillment_order_id": fo["id"],
+                    "fulfillment_order_line_items": [
+                        {"id": fo["line_items"][0]["id"], "quantity": 3}
+                    ],
+                }
+            ]
+        }
+    }
+    with pytest.raises(ChannelError) as exc:
+        adapter._call("POST", "/fulfillments.json", json=body)
+    assert exc.value.code == "422"
+    assert not exc.value.retryable
+    assert fake.shipments == []
 
 
 def test_ship_a_cancelled_order_is_refused(adapter: ShopifyAdapter, fake: FakeShopify) -> None:

@@ -22,8 +22,8 @@ from lvyue.channels.adapters.base import (
     StockQuantity,
 )
 from lvyue.channels.adapters.taobao import TaobaoAdapter
-from tests.channels.fakes.server import serve
-from tests.channels.fakes.taobao import SHANGHAI, FakeTaobao, parse_local
+from tests.channels.fakes.server import Request, Response, serve
+from tests.channels.fakes.taobao import SHANGHAI, FakeTaobao, local, parse_local
 
 T0 = datetime(2024, 5, 1, 10, 0, tzinfo=SHANGHAI)
 LIST = "taobao.trades.sold.increment.get"
@@ -32,9 +32,30 @@ DETAIL = "taobao.trade.fullinfo.get"
 Make = Callable[..., TaobaoAdapter]
 
 
+class Switch:
+    """One server for the module (stopping one takes half a second); each test's fresh fake is
+    switched in behind it."""
+
+    fake: FakeTaobao
+
+    def handle(self, request: Request) -> Response:
+        return self.fake.handle(request)
+
+
+@pytest.fixture(scope="module")
+def gateway() -> Iterator[tuple[Switch, str, httpx.Client]]:
+    switch = Switch()
+    # No keep-alive: the shared test server writes headers and body separately, and on a kept
+    # connection Nagle + delayed ACK add ~40 ms to every request.
+    limits = httpx.Limits(max_keepalive_connections=0)
+    with serve(switch) as url, httpx.Client(timeout=10, limits=limits) as http:
+        yield switch, url, http
+
+
 @pytest.fixture
-def fake() -> FakeTaobao:
-    return FakeTaobao(now=T0 + timedelta(hours=2))
+def fake(gateway: tuple[Switch, str, httpx.Client]) -> FakeTaobao:
+    gateway[0].fake = FakeTaobao(now=T0 + timedelta(hours=2))
+    return gateway[0].fake
 
 
 @pytest.fixture
@@ -43,24 +64,24 @@ def sleeps() -> list[float]:
 
 
 @pytest.fixture
-def make(fake: FakeTaobao, sleeps: list[float]) -> Iterator[Make]:
-    with serve(fake) as url, httpx.Client(timeout=10) as http:
+def make(fake: FakeTaobao, sleeps: list[float], gateway: tuple[Switch, str, httpx.Client]) -> Make:
+    _, url, http = gateway
 
-        def build(
-            *, secret: str | None = None, sign_method: str = "md5", page_size: int = 3, **extra: str
-        ) -> TaobaoAdapter:
-            credentials = ShopCredentials(
-                base_url=url,
-                app_key=fake.app_key,
-                app_secret=secret or fake.secret,
-                token=fake.session,
-                extra={"sign_method": sign_method, **extra},
-            )
-            return TaobaoAdapter(
-                credentials, http, sleep=sleeps.append, clock=lambda: fake.now, page_size=page_size
-            )
+    def build(
+        *, secret: str | None = None, sign_method: str = "md5", page_size: int = 3, **extra: str
+    ) -> TaobaoAdapter:
+        credentials = ShopCredentials(
+            base_url=url,
+            app_key=fake.app_key,
+            app_secret=secret or fake.secret,
+            token=fake.session,
+            extra={"sign_method": sign_method, **extra},
+        )
+        return TaobaoAdapter(
+            credentials, http, sleep=sleeps.append, clock=lambda: fake.now, page_size=page_size
+        )
 
-        yield build
+    return build
 
 
 def calls(fake: FakeTaobao, method: str) -> list[dict[str, str]]:
@@ -168,6 +189,19 @@ def test_the_fake_rejects_windows_over_a_day_and_pages_over_100(
     assert too_big.value.code == "isv.invalid-parameter:page_size"
     with pytest.raises(ValueError):
         make(page_size=101)
+
+
+def test_the_fake_pages_with_has_next_when_asked(fake: FakeTaobao, make: Make) -> None:
+    for i in range(4):
+        fake.add_trade(at=T0 + timedelta(minutes=i))
+    window = {"fields": "tid,modified", "page_size": "3", "use_has_next": "true"}
+    window |= {"start_modified": local(T0), "end_modified": local(T0 + timedelta(minutes=5))}
+    first = make()._call(LIST, {**window, "page_no": "1"})
+    second = make()._call(LIST, {**window, "page_no": "2"})
+    assert "total_results" not in first
+    assert (first["has_next"], second["has_next"]) == (True, False)
+    newest_first = [t["modified"] for t in first["trades"]["trade"] + second["trades"]["trade"]]
+    assert newest_first == sorted(newest_first, reverse=True)
 
 
 def test_an_unknown_trade_is_a_channel_error(make: Make) -> None:

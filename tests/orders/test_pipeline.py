@@ -141,3 +141,29 @@ def test_channel_changes_after_import(uow):
     assert orders_by_ext(uow)["X1"]["status"] == "held"
     with uow(readonly=True) as u:
         assert stock.verify_levels(u) == []
+
+
+def test_unknown_channel_sku_is_held_until_mapped_and_specs_match(uow):
+    from lvyue.catalog.specs import spec_key
+
+    assert spec_key("颜色:白色;尺码:M") == spec_key("白色 M码") == spec_key("M;白")
+    setup_world(uow, skus={"A": {"HZ": 5}})
+    with uow() as u:
+        import_catalog(u, [(2, sku_row("TEE-M-W", name="纯棉T恤", spec="颜色:白色;尺码:M")),
+                           (3, sku_row("TEE-L-W", name="纯棉T恤", spec="颜色:白色;尺码:L"))])
+        inventory.adjust_stock(u, sku_code="TEE-M-W", warehouse_code="HZ", quantity=3, reason="in")
+    by_spec = canonical("SPEC", [("", 1)])
+    by_spec["lines"] = [{"sku": "tb-889", "quantity": 1, "unit_price": "59.00",
+                         "name": "【双11】纯棉T恤 男女同款", "spec": "白色 M码"}]
+    import_dicts(uow, [by_spec, canonical("OUTER", [("OLD-CODE-1", 2)])])
+    process_all(uow)
+    got = orders_by_ext(uow)
+    assert got["SPEC"]["status"] == "allocated"  # matched through the spec
+    assert got["OUTER"]["hold_reasons"] == ["unknown_sku"]
+    with uow(actor="op") as u:
+        assert service.map_sku(u, shop_code="S1", channel_sku="OLD-CODE-1", sku_code="A") == 1
+    process_all(uow)
+    assert orders_by_ext(uow)["OUTER"]["status"] == "allocated"
+    import_dicts(uow, [canonical("AGAIN", [("OLD-CODE-1", 1)])])  # the mapping sticks
+    process_all(uow)
+    assert orders_by_ext(uow)["AGAIN"]["status"] == "allocated"

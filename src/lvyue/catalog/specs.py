@@ -112,3 +112,28 @@ def parse_catalog_row(row: dict[str, str | None], allowed_tags: frozenset[str]) 
         product=get("product") or name,
         components=components,
     )
+
+
+_SIZE_SUFFIX = re.compile(r"(?<=[0-9A-Za-z])\s*[码号]$")
+_SPEC_TOKENS = re.compile(r"[;；,，|/\s]+")
+
+
+def _norm_value(value: str) -> str:
+    v = _SIZE_SUFFIX.sub("", value.strip()).upper()
+    # "白色" and "白" name the same colour on different platforms.
+    return v[:-1] if len(v) > 1 and v.endswith("色") else v
+
+
+def spec_key(text: str | dict[str, str] | None) -> frozenset[str]:
+    """The spec as a set of normalised values, ignoring attribute names and order, so that
+    ``颜色:白色;尺码:M``, ``白色 M码`` and ``M;白`` give the same key."""
+    if not text:
+        return frozenset()
+    values = (
+        text.values()
+        if isinstance(text, dict)
+        else [
+            _KV_SEP.split(part, maxsplit=1)[-1] for part in _SPEC_TOKENS.split(text) if part.strip()
+        ]
+    )
+    return frozenset(v for v in (_norm_value(x) for x in values) if v)

@@ -95,7 +95,7 @@ _COUNTRY_PREFIX = re.compile(r"^(?:中华人民共和国|中国大陆|中国)[\s
 _ROAD_AFTER = re.compile(r"[东西南北中]?(?:路|街|大街|大道|道|巷|弄|胡同|里|桥|门|广场|公园)")
 # Town level: 街道 / 镇 / 乡 / 民族乡 / 苏木 after a short name that is not a road or a building.
 _STREET = re.compile(
-    r"(?:(?![路街巷弄号道楼栋幢室村组门\d])[\u4e00-\u9fff]){1,8}?(?:街道办事处|街道|民族乡|苏木|镇|乡)"
+    r"(?:(?![路街巷弄号楼栋幢室村组\d])[\u4e00-\u9fff]){1,8}?(?:街道办事处|街道|民族乡|苏木|镇|乡)"
 )
 _BARE_ROADS = re.compile(
     r"(?:[\u4e00-\u9fff\dA-Za-z]{1,12}?(?:路|街|大街|大道|道|巷|弄|胡同|公路|环路|段))+"
@@ -165,6 +165,7 @@ class _Parser:
         out: list[_Reading] = []
         n = len(s)
         prefixes = self.matcher.prefixes
+        step = self._step
 
         def walk(pos: int, weak: int, p: Division | None, c: Division | None,
                  d: Division | None, former: FormerName | None) -> None:  # fmt: skip
@@ -173,18 +174,21 @@ class _Parser:
             while q < n and s[q] in _SEPARATORS:
                 q += 1
             for end, aliases in prefixes(s, q):
-                road = _ROAD_AFTER.match(s, end) is not None
+                road: bool | None = None
                 for a in aliases:
-                    if a.strength < 3 and road:
-                        continue
-                    if a.strength == 1 and not (
-                        (p or c) and (end == n or s[end] in _SEPARATORS or _STREET.match(s, end))
-                    ):
-                        continue
-                    nxt = self._step(a, p, c, d)
+                    if a.strength < 3:
+                        if road is None:
+                            road = _ROAD_AFTER.match(s, end) is not None
+                        if road:
+                            continue
+                        if a.strength == 1 and not (
+                            (p or c)
+                            and (end == n or s[end] in _SEPARATORS or _STREET.match(s, end))
+                        ):
+                            continue
+                    nxt = step(a, p, c, d)
                     if nxt is not None:
-                        f = a.former or former
-                        walk(end, weak + (a.strength == 1), *nxt, f)
+                        walk(end, weak + (a.strength == 1), *nxt, a.former or former)
 
         walk(start, 0, None, None, None, None)
         return out
@@ -244,7 +248,12 @@ class _Parser:
         return chosen, list(regions.values())
 
     def starts_region(self, s: str) -> bool:
-        return len(self.readings(s, 0)) > 1
+        """Cheap test: does a name that may open an address start at the beginning of ``s``?"""
+        for end, aliases in self.matcher.prefixes(s, 0):
+            for a in aliases:
+                if a.strength == 3 or (a.strength == 2 and not _ROAD_AFTER.match(s, end)):
+                    return True
+        return False
 
     def misplaced(self, s: str, pos: int, region: _Region) -> str | None:
         """A full official city/district name right after the region that belongs elsewhere."""
@@ -278,11 +287,11 @@ class _Parts(NamedTuple):
     phone: str | None
 
 
-def _split_labels(text: str) -> tuple[str, str | None, str | None]:
-    """``收货人:李四,电话:139...,地址:...`` → (address, name, phone)."""
+def _split_labels(text: str) -> tuple[str, str, str | None, str | None]:
+    """``收货人:李四,电话:139...,地址:...`` → (address, unlabelled rest, name, phone)."""
     marks = list(_LABEL.finditer(text))
     if not marks:
-        return text, None, None
+        return text, "", None, None
     name = phone = None
     address: list[str] = []
     rest = [text[: marks[0].start()]]
@@ -297,15 +306,18 @@ def _split_labels(text: str) -> tuple[str, str | None, str | None]:
             phone = phone or _clean(value)
         else:
             address.append(value)
-    return " ".join(address) if address else " ".join(rest), name, phone
+    if not address:
+        return " ".join(rest), "", name, phone
+    return " ".join(address), " ".join(rest), name, phone
 
 
 def _split_free_text(text: str, p: _Parser, guess_name: bool) -> _Parts:
     name: str | None = None
     phone: str | None = None
+    rest = ""
     if ":" in text:
-        text, name, phone = _split_labels(text)
-    found = PHONE_IN_TEXT.search(text)
+        text, rest, name, phone = _split_labels(text)
+    found = PHONE_IN_TEXT.search(text) or (PHONE_IN_TEXT.search(rest) if rest else None)
     if found:
         if phone is None:
             phone = found.group().strip()
@@ -315,6 +327,8 @@ def _split_free_text(text: str, p: _Parser, guess_name: bool) -> _Parts:
         return _Parts("", name, phone)
     if not guess_name or (len(tokens) == 1 and p.starts_region(tokens[0])):
         return _Parts(" ".join(tokens), name, phone)
+    if len(tokens) == 1 and not _NAME.match(tokens[0]):
+        return _Parts(tokens[0], name, phone)
     first = None
     for i, tok in enumerate(tokens):
         if p.starts_region(tok):
@@ -378,8 +392,6 @@ def parse_address(
     s = f"{head} {body}" if head else body
     readings, regions = p.best(s)
     pos = readings[0].end
-    if head and pos < len(head):
-        pos = len(head)  # fields read but inconsistent with each other: keep the body intact
 
     issues: list[str] = []
     if len(regions) > 1:
@@ -391,6 +403,8 @@ def parse_address(
         if wrong:
             issues.append(wrong)
             pos = _skip_name(p, s, pos)
+    if head and pos < len(head):
+        pos = len(head)  # fields that contradict each other: the body still starts after them
 
     rest = s[pos:].lstrip(" ,;|/、")
     street = None
@@ -458,7 +472,7 @@ def _skip_name(p: _Parser, s: str, pos: int) -> int:
     while q < len(s) and s[q] in _SEPARATORS:
         q += 1
     hits = p.matcher.prefixes(s, q)
-    return hits[0][0] if hits else pos
+    return hits[-1][0] if hits else pos
 
 
 def _street_override(idx: DivisionIndex, former: FormerName, street: str) -> Division | None:

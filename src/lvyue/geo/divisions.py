@@ -145,7 +145,9 @@ class DivisionIndex:
                     pcode,
                 )
                 continue
-            city = Division(code, name, "city", kind, pcode, code, _short_city(name, kind))
+            # A 6-digit child is a county-level unit under the province: named like a county.
+            short = _short_district(name) if len(code) == 6 else _short_city(name, kind)
+            city = Division(code, name, "city", kind, pcode, code, short)
             self._add(city, pcode)
             for dist in child.get("children", []):
                 dcode, dname = str(dist["code"]), str(dist["name"])
@@ -277,6 +279,9 @@ def _short_district(name: str) -> str:
 
 def _city_variants(d: Division, official: set[str]) -> Iterator[str]:
     yield d.short_name
+    if d.is_province_administered:  # 仙桃, 陵水县 (陵水黎族自治县), 神农架
+        yield from _district_variants(d, official)
+        return
     if d.kind == "自治州":
         yield d.short_name + "州"  # 恩施州, 红河州, 延边州
     if d.kind == "地级市" and d.short_name + "地区" not in official:

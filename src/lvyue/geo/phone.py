@@ -135,7 +135,9 @@ PHONE_IN_TEXT = re.compile(
     r"(?<![0-9A-Za-z])(?:(?:\+|00)\s?86[\s-]?)?"
     r"(?:(?:1\d{2}[\s-]?\d{4}[\s-]?\d{4}|0\d{2,3}[\s-]?\d{3,4}[\s-]?\d{4}|\d{7,})"
     r"(?:\s*(?:[\[【(]\d{1,6}[\]】)]|(?:转|ext\.?|分机|[_#-])\s*\d{1,6}(?!\d)))?(?!\d)"
-    # digits with letters in them (138ABCD5678): found so that they are reported, not parsed
+    # mistyped numbers, found so that they are reported rather than left in the address:
+    # wrongly grouped (138-1234-56789) or with letters in them (138ABCD5678)
+    r"|1\d{2}[\s-]\d{3,5}[\s-]\d{3,5}(?!\d)"
     r"|[01]\d{2}(?=[0-9]*[A-Za-z])[0-9A-Za-z]{5,10}(?![0-9A-Za-z]))",
     re.IGNORECASE,
 )

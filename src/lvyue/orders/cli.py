@@ -18,20 +18,7 @@ from lvyue.orders import queries, service
 from lvyue.orders.holds import HOLD_REASONS
 
 app = typer.Typer(help="订单 / orders", no_args_is_help=True)
-shop_app = typer.Typer(help="店铺 / shops", no_args_is_help=True)
-
-
-@shop_app.command("add")
-def shop_add(
-    code: str,
-    platform: Annotated[str, typer.Option(help=", ".join(service.PLATFORMS))],
-    name: Annotated[str, typer.Option(help="display name")],
-    db: DbOption = None,
-) -> None:
-    """Add a shop (one account on one platform)."""
-    with open_uow(db) as uow:
-        sid = service.add_shop(uow, code=code, platform=platform, name=name)
-    console.print(f"shop {code} added (id {sid})")
+sku_app = typer.Typer(help="平台商品对应 / channel SKU mapping", no_args_is_help=True)
 
 
 def _numbered_lines(path: Path) -> Iterator[tuple[int, str]]:
@@ -212,3 +199,19 @@ def cancel_cmd(
     with open_uow(db) as uow:
         service.cancel_order(uow, order_id, reason=reason)
     console.print(f"order {order_id} cancelled")
+
+
+@sku_app.command("map")
+def sku_map(
+    channel_sku: Annotated[str, typer.Argument(help="the channel's outer code or SKU id")],
+    sku: Annotated[str, typer.Argument(help="our SKU code")],
+    shop: Annotated[str, typer.Option(help="shop code")],
+    db: DbOption = None,
+) -> None:
+    """Map a channel SKU to ours; waiting orders with it are re-checked at once."""
+    with open_uow(db) as uow:
+        attached = service.map_sku(uow, shop_code=shop, channel_sku=channel_sku, sku_code=sku)
+    console.print(f"{shop}: {channel_sku} → {sku}; {attached} waiting order line(s) updated")
+    if attached:
+        report = run_pipeline(db, progress=False)
+        console.print(f"re-checked: allocated {report.allocated}, still held {report.still_held}")

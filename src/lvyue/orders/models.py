@@ -72,6 +72,11 @@ class Order(Base):
     seller_memo: Mapped[str] = mapped_column(sa.Text, default="")
     tags: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
     warehouse_id: Mapped[int | None] = mapped_column(sa.ForeignKey("inventory_warehouse.id"))
+    customer_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("customers_customer.id"), index=True
+    )
+    # 华东, 华南, ... from the receiver's province: for reports and rules.
+    region: Mapped[str | None] = mapped_column(sa.String(8))
 
     __table_args__ = (sa.UniqueConstraint("shop_id", "external_id"),)
 
@@ -92,6 +97,7 @@ class OrderLine(Base):
     unit_price: Mapped[Decimal] = mapped_column(Money, default=Decimal("0.00"))
     reserved: Mapped[int] = mapped_column(default=0)
     channel_line_id: Mapped[str | None] = mapped_column(sa.String(64))
+    channel_sku_id: Mapped[str | None] = mapped_column(sa.String(64))
     refund_status: Mapped[str] = mapped_column(sa.String(16), default="none")
 
     __table_args__ = (
@@ -127,3 +133,15 @@ class OrderHistory(Base):
     actor: Mapped[str] = mapped_column(sa.String(64))
     reason: Mapped[str] = mapped_column(sa.String(300), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+
+
+class SkuMapping(Base):
+    """A channel's SKU code (outer code, platform SKU id) mapped by an operator to our SKU."""
+
+    __tablename__ = "orders_sku_mapping"
+
+    shop_id: Mapped[int] = mapped_column(sa.ForeignKey("orders_shop.id"), primary_key=True)
+    channel_sku: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    sku_id: Mapped[int] = mapped_column(sa.ForeignKey("catalog_sku.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+    created_by: Mapped[str] = mapped_column(sa.String(64), default="system")

@@ -17,19 +17,22 @@ from typing import Any
 import sqlalchemy as sa
 from pydantic import ValidationError as PydanticError
 
-from lvyue.catalog.models import Barcode, BundleComponent, Sku
+from lvyue.catalog.models import BundleComponent, Sku
 from lvyue.core.clock import now
 from lvyue.core.db import table_of
 from lvyue.core.errors import NotFound, ValidationError
 from lvyue.core.uow import UnitOfWork
+from lvyue.customers.identity import BuyerFacts
+from lvyue.customers.service import link_customers
 from lvyue.fulfillment.allocation import choose_warehouse, shortages
 from lvyue.inventory import service as inventory
 from lvyue.inventory.models import Warehouse
-from lvyue.orders.canonical import CanonicalOrder
+from lvyue.orders.canonical import CanonicalLine, CanonicalOrder
 from lvyue.orders.holds import AUTO_RECHECK
 from lvyue.orders.lifecycle import HOLDS_STOCK, ORDER_LIFECYCLE, OrderStatus, initial_status
-from lvyue.orders.models import Order, OrderHistory, OrderHold, OrderLine, Shop
+from lvyue.orders.models import Order, OrderHistory, OrderHold, OrderLine, Shop, SkuMapping
 from lvyue.orders.review import LineFacts, OrderFacts, expand_demand, review
+from lvyue.orders.skus import LineRef, resolve_lines
 
 S = OrderStatus
 ORDER = table_of(Order)
@@ -38,9 +41,9 @@ HOLD = table_of(OrderHold)
 HISTORY = table_of(OrderHistory)
 SHOP = table_of(Shop)
 SKU = table_of(Sku)
-BARCODE = table_of(Barcode)
 BUNDLE = table_of(BundleComponent)
 WAREHOUSE = table_of(Warehouse)
+MAPPING = table_of(SkuMapping)
 
 PLATFORMS = (
     "manual",
@@ -87,11 +90,15 @@ def add_shop(
     return int(res.inserted_primary_key[0])
 
 
-def shop_id(uow: UnitOfWork, code: str) -> int:
-    row = uow.conn.execute(sa.select(SHOP.c.id).where(SHOP.c.code == code)).first()
+def _shop(uow: UnitOfWork, code: str) -> Any:
+    row = uow.conn.execute(sa.select(SHOP).where(SHOP.c.code == code)).first()
     if row is None:
         raise NotFound(f"shop {code} does not exist", code="unknown_shop")
-    return int(row[0])
+    return row
+
+
+def shop_id(uow: UnitOfWork, code: str) -> int:
+    return int(_shop(uow, code).id)
 
 
 # --------------------------------------------------------------------------- history
@@ -199,27 +206,6 @@ def content_hash(order: CanonicalOrder) -> str:
     return hashlib.md5(blob.encode("utf-8")).hexdigest()
 
 
-def resolve_skus(uow: UnitOfWork, codes: Iterable[str]) -> dict[str, int]:
-    """SKU ids for codes given by channels: our SKU code first, then any barcode."""
-    wanted = list(set(codes))
-    found: dict[str, int] = {}
-    for i in range(0, len(wanted), IN_CHUNK):
-        chunk = wanted[i : i + IN_CHUNK]
-        found.update(
-            uow.conn.execute(sa.select(SKU.c.code, SKU.c.id).where(SKU.c.code.in_(chunk))).all()
-        )
-        rest = [c for c in chunk if c not in found]
-        if rest:
-            found.update(
-                uow.conn.execute(
-                    sa.select(BARCODE.c.barcode, BARCODE.c.sku_id).where(
-                        BARCODE.c.barcode.in_(rest)
-                    )
-                ).all()
-            )
-    return found
-
-
 def _order_values(o: CanonicalOrder, digest: str, ts: datetime) -> dict[str, Any]:
     r = o.receiver
     return {
@@ -251,19 +237,24 @@ def _order_values(o: CanonicalOrder, digest: str, ts: datetime) -> dict[str, Any
     }
 
 
-def _line_rows(order_id: int, o: CanonicalOrder, skus: dict[str, int]) -> list[dict[str, Any]]:
+def _ref(ln: CanonicalLine) -> LineRef:
+    return LineRef(ln.sku, ln.channel_sku_id, ln.name, ln.spec)
+
+
+def _line_rows(order_id: int, o: CanonicalOrder, skus: dict[LineRef, int]) -> list[dict[str, Any]]:
     return [
         {
             "order_id": order_id,
             "line_no": i,
             "sku_code": ln.sku,
-            "sku_id": skus.get(ln.sku),
+            "sku_id": skus.get(_ref(ln)),
             "name": ln.name,
             "spec": ln.spec,
             "quantity": ln.quantity,
             "unit_price": ln.unit_price,
             "reserved": 0,
             "channel_line_id": ln.channel_line_id,
+            "channel_sku_id": ln.channel_sku_id,
             "refund_status": ln.refund_status,
         }
         for i, ln in enumerate(o.lines, start=1)
@@ -282,20 +273,33 @@ def _lines_key(rows: Iterable[Any]) -> list[tuple[str, int]]:
 def import_orders(
     uow: UnitOfWork, shop_code: str, items: Iterable[tuple[int, str]]
 ) -> ImportReport:
-    """Import canonical orders (line number, JSON text). Idempotent per (shop, external_id):
-    the same content again is 'unchanged'; changed content updates the order as far as its
-    state allows (see ``_apply_update``). Bad lines are reported, good lines kept."""
-    report = ImportReport()
-    sid = shop_id(uow, shop_code)
-    latest: dict[str, tuple[int, CanonicalOrder, str]] = {}
+    """Import canonical orders given as (line number, JSON text); bad lines are reported by
+    number with the field and the problem, good lines kept (see ``import_canonical``)."""
+    parsed: list[tuple[int, CanonicalOrder]] = []
+    rejected: list[tuple[int, str]] = []
     for line_no, text in items:
         if not text.strip():
             continue
         try:
-            order = parse_canonical(text)
+            parsed.append((line_no, parse_canonical(text)))
         except ValueError as exc:
-            report.rejected.append((line_no, str(exc)))
-            continue
+            rejected.append((line_no, str(exc)))
+    report = import_canonical(uow, shop_code, parsed)
+    report.rejected = sorted(rejected + report.rejected)
+    return report
+
+
+def import_canonical(
+    uow: UnitOfWork, shop_code: str, items: Iterable[tuple[int, CanonicalOrder]]
+) -> ImportReport:
+    """Import parsed canonical orders. Idempotent per (shop, external_id): the same content
+    again is 'unchanged'; changed content updates the order as far as its state allows (see
+    ``_apply_update``). New orders are linked to a customer profile."""
+    report = ImportReport()
+    shop = _shop(uow, shop_code)
+    sid = shop.id
+    latest: dict[str, tuple[int, CanonicalOrder, str]] = {}
+    for line_no, order in items:
         digest = content_hash(order)
         prev = latest.get(order.external_id)
         if prev is not None:
@@ -317,20 +321,36 @@ def import_orders(
             )
         )
         existing.update({r.external_id: r for r in rows})
-    skus = resolve_skus(uow, (ln.sku for _, o, _ in latest.values() for ln in o.lines))
+    skus = resolve_lines(uow, sid, (_ref(ln) for _, o, _ in latest.values() for ln in o.lines))
     ts = now()
 
     new = [(o, d) for ext, (_, o, d) in latest.items() if ext not in existing]
     if new:
+        customer_ids = link_customers(
+            uow,
+            [
+                BuyerFacts(
+                    shop.platform,
+                    o.buyer.id,
+                    o.buyer.nick,
+                    o.receiver.phone,
+                    o.created_at,
+                    o.total_amount,
+                )
+                for o, _ in new
+            ],
+        )
         new_rows = [
             {
                 "shop_id": sid,
                 "external_id": o.external_id,
                 "status": initial_status(o.status).value,
                 "created_at": ts,
+                "customer_id": cid,
                 **_order_values(o, d, ts),
+                "order_type": o.order_type if o.order_type != "online" else shop.order_type,
             }
-            for o, d in new
+            for (o, d), cid in zip(new, customer_ids, strict=True)
         ]
         ids = (
             uow.conn.execute(
@@ -366,7 +386,12 @@ def import_orders(
 
 
 def _apply_update(
-    uow: UnitOfWork, row: Any, o: CanonicalOrder, digest: str, skus: dict[str, int], ts: datetime
+    uow: UnitOfWork,
+    row: Any,
+    o: CanonicalOrder,
+    digest: str,
+    skus: dict[LineRef, int],
+    ts: datetime,
 ) -> None:
     """A later version of an order from the channel, applied as far as its state allows:
     before the warehouse it is replaced and reviewed again; once stock is reserved a changed
@@ -539,7 +564,7 @@ def _candidates(uow: UnitOfWork, after_id: int, limit: int) -> list[Any]:
         HOLD.c.order_id == ORDER.c.id, HOLD.c.code.not_in(sorted(AUTO_RECHECK))
     )
     stmt = (
-        sa.select(ORDER.c.id, ORDER.c.status)
+        sa.select(ORDER.c.id, ORDER.c.status, ORDER.c.shop_id)
         .where(
             ORDER.c.id > after_id,
             ORDER.c.status.in_([S.PENDING_REVIEW.value, S.HELD.value]),
@@ -551,6 +576,28 @@ def _candidates(uow: UnitOfWork, after_id: int, limit: int) -> list[Any]:
     if uow.is_postgres:
         stmt = stmt.with_for_update(of=ORDER, skip_locked=True)
     return list(uow.conn.execute(stmt))
+
+
+def _resolve_unknown_lines(
+    uow: UnitOfWork, orders: Sequence[Any], lines_by_order: dict[int, list[Any]]
+) -> dict[int, int]:
+    """SKU id per order-line id for lines that had none, writing what was found."""
+    by_shop: dict[int, list[Any]] = defaultdict(list)
+    for o in orders:
+        by_shop[o.shop_id].extend(ln for ln in lines_by_order[o.id] if ln.sku_id is None)
+    found: dict[int, int] = {}
+    for shop, lines in by_shop.items():
+        refs = {ln.id: LineRef(ln.sku_code, ln.channel_sku_id, ln.name, ln.spec) for ln in lines}
+        resolved = resolve_lines(uow, shop, refs.values()) if refs else {}
+        found.update({lid: resolved[r] for lid, r in refs.items() if r in resolved})
+    if found:
+        uow.conn.execute(
+            sa.update(LINE)
+            .where(LINE.c.id == sa.bindparam("lid"))
+            .values(sku_id=sa.bindparam("sid")),
+            [{"lid": lid, "sid": sid} for lid, sid in found.items()],
+        )
+    return found
 
 
 def process_orders(uow: UnitOfWork, *, after_id: int = 0, limit: int = 500) -> ProcessReport:
@@ -572,33 +619,29 @@ def process_orders(uow: UnitOfWork, *, after_id: int = 0, limit: int = 500) -> P
     lines_by_order: dict[int, list[Any]] = defaultdict(list)
     for i in range(0, len(ids), IN_CHUNK):
         for ln in conn.execute(
-            sa.select(LINE.c.id, LINE.c.order_id, LINE.c.sku_code, LINE.c.sku_id, LINE.c.quantity)
+            sa.select(
+                LINE.c.id,
+                LINE.c.order_id,
+                LINE.c.sku_code,
+                LINE.c.sku_id,
+                LINE.c.quantity,
+                LINE.c.channel_sku_id,
+                LINE.c.name,
+                LINE.c.spec,
+            )
             .where(LINE.c.order_id.in_(ids[i : i + IN_CHUNK]), LINE.c.refund_status != "refunded")
             .order_by(LINE.c.order_id, LINE.c.line_no)
         ):
             lines_by_order[ln.order_id].append(ln)
-    # SKUs created since import are picked up here, so adding a SKU releases unknown_sku holds.
-    unresolved = {ln.sku_code for lns in lines_by_order.values() for ln in lns if ln.sku_id is None}
-    found = resolve_skus(uow, unresolved) if unresolved else {}
-    if found:
-        conn.execute(
-            sa.update(LINE)
-            .where(LINE.c.id == sa.bindparam("lid"))
-            .values(sku_id=sa.bindparam("sid")),
-            [
-                {"lid": ln.id, "sid": found[ln.sku_code]}
-                for lns in lines_by_order.values()
-                for ln in lns
-                if ln.sku_id is None and ln.sku_code in found
-            ],
-        )
+    # SKUs created or mapped since import are picked up here, which releases unknown_sku holds.
+    found = _resolve_unknown_lines(uow, orders, lines_by_order)
     facts = {
         o.id: OrderFacts(
             o.id,
             [
                 LineFacts(
                     ln.sku_code,
-                    ln.sku_id if ln.sku_id is not None else found.get(ln.sku_code),
+                    ln.sku_id if ln.sku_id is not None else found.get(ln.id),
                     ln.quantity,
                 )
                 for ln in lines_by_order[o.id]
@@ -686,3 +729,41 @@ def process_orders(uow: UnitOfWork, *, after_id: int = 0, limit: int = 500) -> P
         for code in holds[oid]:
             report.hold_counts[code] += 1
     return report
+
+
+# --------------------------------------------------------------------------- SKU mapping
+
+
+def map_sku(uow: UnitOfWork, *, shop_code: str, channel_sku: str, sku_code: str) -> int:
+    """Map a channel's SKU code to ours for one shop, and attach it to the waiting lines of
+    that shop's orders; returns how many lines were attached. The unknown_sku holds clear on
+    the next pipeline run."""
+    channel_sku = channel_sku.strip()
+    if not channel_sku:
+        raise ValidationError("CHANNEL_SKU", "must not be empty")
+    shop = _shop(uow, shop_code)
+    row = uow.conn.execute(sa.select(SKU.c.id).where(SKU.c.code == sku_code)).first()
+    if row is None:
+        raise NotFound(f"SKU {sku_code} does not exist", code="unknown_sku")
+    key = {"shop_id": shop.id, "channel_sku": channel_sku}
+    cond = (MAPPING.c.shop_id == shop.id) & (MAPPING.c.channel_sku == channel_sku)
+    if uow.conn.execute(sa.select(MAPPING.c.sku_id).where(cond)).first():
+        uow.conn.execute(sa.update(MAPPING).where(cond).values(sku_id=row.id, created_by=uow.actor))
+    else:
+        uow.conn.execute(
+            sa.insert(MAPPING).values(**key, sku_id=row.id, created_at=now(), created_by=uow.actor)
+        )
+    waiting = sa.select(ORDER.c.id).where(
+        ORDER.c.shop_id == shop.id,
+        ORDER.c.status.in_([S.PENDING_PAYMENT.value, S.PENDING_REVIEW.value, S.HELD.value]),
+    )
+    res = uow.conn.execute(
+        sa.update(LINE)
+        .where(
+            LINE.c.order_id.in_(waiting),
+            LINE.c.sku_id.is_(None),
+            (LINE.c.sku_code == channel_sku) | (LINE.c.channel_sku_id == channel_sku),
+        )
+        .values(sku_id=row.id)
+    )
+    return int(res.rowcount)

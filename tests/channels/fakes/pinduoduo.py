@@ -38,7 +38,12 @@ LOGISTICS_IDS = {1, 3, 44, 85, 115, 118, 120, 121, 132}
 class PddError(Exception):
     def __init__(self, code: int, msg: str, sub_msg: str = "") -> None:
         super().__init__(msg)
-        self.body = {"error_code": code, "error_msg": msg, "sub_code": str(code), "sub_msg": sub_msg}
+        self.body = {
+            "error_code": code,
+            "error_msg": msg,
+            "sub_code": str(code),
+            "sub_msg": sub_msg,
+        }
 
 
 def _bad(name: str, why: str) -> PddError:
@@ -116,9 +121,7 @@ class FakePinduoduo:
                 "goods_img": "https://img.example/mug.jpg",
             }
         ]
-        goods = sum(
-            (Decimal(repr(i["goods_price"])) * i["goods_count"] for i in items), Decimal(0)
-        )
+        goods = sum((Decimal(repr(i["goods_price"])) * i["goods_count"] for i in items), Decimal(0))
         pay = goods + Decimal(repr(postage)) - Decimal(repr(discount))
         order: dict[str, Any] = {
             "order_sn": order_sn,
@@ -318,7 +321,11 @@ class FakePinduoduo:
         }
         self.touch(order["order_sn"])
         self.shipments.append(
-            {"order_sn": order["order_sn"], "logistics_id": logistics_id, "tracking_number": tracking}
+            {
+                "order_sn": order["order_sn"],
+                "logistics_id": logistics_id,
+                "tracking_number": tracking,
+            }
         )
         return "logistics_online_send_response", {"is_success": True}
 

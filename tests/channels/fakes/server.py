@@ -53,6 +53,9 @@ class FakePlatform(Protocol):
 class _Handler(BaseHTTPRequestHandler):
     fake: FakePlatform
     protocol_version = "HTTP/1.1"
+    # Headers and body go out as separate writes; without this each kept-alive request
+    # waits ~40 ms for the peer's delayed ACK.
+    disable_nagle_algorithm = True
 
     def _dispatch(self) -> None:
         parts = urlsplit(self.path)
@@ -87,7 +90,9 @@ def serve(fake: FakePlatform) -> Iterator[str]:
     """Serve ``fake`` on 127.0.0.1 and yield its base URL (``http://127.0.0.1:PORT``)."""
     handler = type("Handler", (_Handler,), {"fake": fake})
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+    )
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}"

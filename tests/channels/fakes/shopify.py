@@ -77,7 +77,9 @@ class FakeShopify:
         self.orders: dict[int, dict[str, Any]] = {}
         self.fulfillment_orders: dict[int, list[dict[str, Any]]] = {}
         self.variants: dict[int, dict[str, Any]] = {}
-        self.locations = [{"id": 65000000001, "name": "Main warehouse", "active": True}]
+        self.locations: list[dict[str, Any]] = [
+            {"id": 65000000001, "name": "Main warehouse", "active": True}
+        ]
         self.inventory_levels: dict[tuple[int, int], int] = {}
         # What tests assert on: every request, every fulfillment created, every stock set.
         self.requests: list[Request] = []
@@ -121,7 +123,7 @@ class FakeShopify:
         for v in self.variants.values():
             if v["sku"] == sku:
                 return v
-        variant = {
+        variant: dict[str, Any] = {
             "id": next(self._variant_ids),
             "product_id": next(self._product_ids),
             "title": variant_title or "Default Title",

@@ -219,9 +219,7 @@ class FakeTaobao:
         self.trade(tid).update({f"receiver_{k}": v for k, v in fields.items()})
         self.touch(tid)
 
-    def add_item(
-        self, num_iid: int, skus: Mapping[str, str] | None = None, num: int = 0
-    ) -> None:
+    def add_item(self, num_iid: int, skus: Mapping[str, str] | None = None, num: int = 0) -> None:
         """An item; ``skus`` maps sku_id to the merchant's outer_id."""
         self.items[num_iid] = {
             "num": num,
@@ -374,9 +372,8 @@ class FakeTaobao:
         if params["company_code"] not in COMPANY_CODES:
             raise TopError(15, "Remote service error", "isv.logistics-company-not-exist")
         if trade["status"] not in SHIPPABLE:
-            raise TopError(
-                15, "Remote service error", "isv.logistics-offline-service-error", "当前状态不能发货"
-            )
+            sub_code = "isv.logistics-offline-service-error"
+            raise TopError(15, "Remote service error", sub_code, "当前状态不能发货")
         orders = trade["orders"]["order"]
         if params.get("is_split") == "1":
             wanted = set(params.get("sub_tid", "").split(","))
@@ -397,8 +394,11 @@ class FakeTaobao:
         trade["consign_time"] = local(self.now)
         self.touch(tid)
         self.shipments.append(
-            {k: params[k] for k in ("tid", "out_sid", "company_code", "is_split", "sub_tid")
-             if k in params}
+            {
+                k: params[k]
+                for k in ("tid", "out_sid", "company_code", "is_split", "sub_tid")
+                if k in params
+            }
         )
         return {"shipping": {"is_success": True}}
 
@@ -450,12 +450,12 @@ class FakeTaobao:
         pairs = [p.split(":") for p in text.split(";") if p]
         if len(pairs) > 20 or any(len(p) != 2 for p in pairs):
             raise _invalid("skuid_quantities", "at most 20 id:quantity pairs")
-        resolved = []
+        resolved: list[tuple[str, int]] = []
         for key, qty in pairs:  # all or nothing: resolve every pair before changing stock
             sku_id = self._sku_by_outer(item, key) if by_outer else key
             if sku_id not in item["skus"] or not qty.lstrip("-").isdigit():
                 raise TopError(15, "Remote service error", "isv.sku-not-exist", sku_id)
             resolved.append((sku_id, int(qty)))
-        for sku_id, qty in resolved:
-            self._apply_stock(num_iid, sku_id, qty, kind)
+        for sku, quantity in resolved:
+            self._apply_stock(num_iid, sku, quantity, kind)
         return {"item": {"num_iid": num_iid, "modified": local(self.now)}}

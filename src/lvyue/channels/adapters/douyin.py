@@ -169,7 +169,6 @@ class _WindowTooBig(Exception):
 
 class DouyinAdapter:
     platform: ClassVar[str] = "douyin"
-    page_size: ClassVar[int] = 100  # searchList rejects size > 100 (isv.parameter-invalid:20008)
 
     def __init__(
         self,
@@ -195,6 +194,7 @@ class DouyinAdapter:
         # halved until they fit.
         self.window = timedelta(days=1)
         self.max_results = 50_000
+        self.page_size = 100  # searchList rejects size > 100 (isv.parameter-invalid:20008)
 
     # -- transport ------------------------------------------------------------------------
 
@@ -240,7 +240,8 @@ class DouyinAdapter:
                 # The platform's bounds are whole seconds and (probably) inclusive at both
                 # ends; keeping [start, end) here gives an order on a window edge to exactly
                 # one of two adjacent windows.
-                if raw.updated_at is None or not start <= raw.updated_at < end:
+                # (A row without a modified time cannot be placed; it is passed on, not lost.)
+                if raw.updated_at is not None and not start <= raw.updated_at < end:
                     continue
                 key = (raw.external_id, raw.updated_at)
                 if key not in seen:  # paging backwards may show a row twice

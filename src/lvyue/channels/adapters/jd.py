@@ -180,7 +180,6 @@ def check_api_result(result: Mapping[str, Any], method: str) -> None:
 
 class JdAdapter:
     platform: ClassVar[str] = "jd"
-    page_size: ClassVar[int] = 50  # the documented maximum (older code used 100)
 
     def __init__(
         self,
@@ -199,6 +198,7 @@ class JdAdapter:
         self._clock = clock
         # JD allows up to one month per search; a day keeps each window's paging shallow.
         self.window = timedelta(days=1)
+        self.page_size = 50  # the documented maximum (older SDKs sent 100)
 
     # -- transport ------------------------------------------------------------------------
 
@@ -231,7 +231,8 @@ class JdAdapter:
                 raw = self._raw(payload)
                 # JD's bounds are whole seconds; [start, end) gives an order on the edge to
                 # exactly one of two adjacent windows whatever JD does with end_date.
-                if raw.updated_at is None or not start <= raw.updated_at < end:
+                # (A row without a modified time cannot be placed; it is passed on, not lost.)
+                if raw.updated_at is not None and not start <= raw.updated_at < end:
                     continue
                 key = (raw.external_id, raw.updated_at)
                 if key not in seen:  # paging backwards may show a row twice

@@ -67,7 +67,12 @@ PDD_CARRIERS: Mapping[str, int] = {
 
 # Order-level refund_status: 1 none (or closed), 2 after-sale in progress, 3 refunding,
 # 4 refunded. PDD has no per-line refund state, so every line carries the order's.
-REFUND_STATUS: Mapping[int, RefundStatus] = {1: "none", 2: "refunding", 3: "refunding", 4: "refunded"}
+REFUND_STATUS: Mapping[int, RefundStatus] = {
+    1: "none",
+    2: "refunding",
+    3: "refunding",
+    4: "refunded",
+}
 
 _PAID_ORDER_STATUSES = frozenset({1, 2, 3})  # to ship, shipped, received
 
@@ -332,7 +337,9 @@ class PinduoduoAdapter:
         if self._token:
             request["access_token"] = self._token
         # Signed over the values' text, sent as JSON values, like the official SDKs.
-        request["sign"] = top_style_sign({k: sign_value(v) for k, v in request.items()}, self._secret)
+        request["sign"] = top_style_sign(
+            {k: sign_value(v) for k, v in request.items()}, self._secret
+        )
         body = exchange(lambda: self._client.post(self._url, json=request))
         if "error_response" in body:
             raise _pdd_error(api_type, body["error_response"])

@@ -158,7 +158,7 @@ class _Order(_In):
     email: str | None = None
     phone: str | None = None
     note: str | None = None
-    tags: str = ""
+    tags: str | None = None
     customer: _Customer | None = None
     shipping_address: _Address | None = None
     line_items: list[_LineItem] = Field(min_length=1)
@@ -276,7 +276,7 @@ def parse_order(payload: Mapping[str, Any]) -> CanonicalOrder:
                 "shipping_fee": shipping,
                 "discount": discount,
                 "buyer_message": o.note or "",
-                "tags": [t.strip() for t in o.tags.split(",") if t.strip()],
+                "tags": [t.strip() for t in (o.tags or "").split(",") if t.strip()],
             }
         )
     except ValidationError as exc:
@@ -316,6 +316,7 @@ class ShopifyAdapter:
         if not 1 <= page_size <= MAX_PAGE_SIZE:
             raise ValueError(f"page_size must be 1..{MAX_PAGE_SIZE}")
         self._credentials = credentials
+        self._owns_client = client is None
         self._client = client or httpx.Client(timeout=30.0)
         self._sleep = sleep
         self._clock = clock  # unused by Shopify (no window limit); kept for a uniform signature
@@ -325,6 +326,10 @@ class ShopifyAdapter:
         self._location_id = credentials.extra.get("location_id")
         self._notify = credentials.extra.get("notify_customer", "").lower() == "true"
         self._inventory_items: dict[str, str] = {}
+
+    def close(self) -> None:
+        if self._owns_client:
+            self._client.close()
 
     # --- HTTP ---------------------------------------------------------------------------
 

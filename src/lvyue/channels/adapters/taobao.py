@@ -188,9 +188,7 @@ class TaobaoAdapter:
         }
 
         def page(page_no: int) -> tuple[list[Any], int]:
-            body = self._call(
-                "taobao.trades.sold.increment.get", {**base, "page_no": str(page_no)}
-            )
+            body = self._call("taobao.trades.sold.increment.get", {**base, "page_no": str(page_no)})
             # An empty page leaves the ``trades`` wrapper out altogether.
             trades = (body.get("trades") or {}).get("trade") or []
             return trades, int(body.get("total_results") or 0)

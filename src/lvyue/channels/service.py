@@ -1,0 +1,205 @@
+"""Channel use cases: shops with encrypted credentials, raw payloads, imports from them."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from lvyue.channels.adapters.base import PayloadError, RawOrder, ShopCredentials
+from lvyue.channels.models import RawOrderRecord, ShopConnection
+from lvyue.core.clock import now
+from lvyue.core.crypto import decrypt, encrypt
+from lvyue.core.db import table_of
+from lvyue.core.errors import NotFound, ValidationError
+from lvyue.core.uow import UnitOfWork
+from lvyue.orders import service as orders
+from lvyue.orders.canonical import CanonicalOrder
+from lvyue.orders.models import Shop
+
+CONN = table_of(ShopConnection)
+RAW = table_of(RawOrderRecord)
+SHOP = table_of(Shop)
+
+SECRET_FIELDS = ("app_key", "app_secret", "token", "session")
+
+
+@dataclass(frozen=True)
+class ShopAccess:
+    shop_id: int
+    code: str
+    platform: str
+    credentials: ShopCredentials
+    cursor_at: datetime | None
+
+
+def add_shop(
+    uow: UnitOfWork,
+    *,
+    code: str,
+    platform: str,
+    name: str,
+    base_url: str = "",
+    secrets: dict[str, str | None] | None = None,
+    order_type: str = "online",
+) -> int:
+    """Add a shop and, for API platforms, how to reach it. Secrets are stored encrypted."""
+    if platform not in ("manual", "offline", "wholesale", "livestream") and not base_url:
+        raise ValidationError("base_url", f"platform {platform} needs the API base URL")
+    sid = orders.add_shop(uow, code=code, platform=platform, name=name, order_type=order_type)
+    clean = {k: v for k, v in (secrets or {}).items() if v}
+    unknown = set(clean) - set(SECRET_FIELDS)
+    if unknown:
+        raise ValidationError("secrets", f"unknown field(s) {', '.join(sorted(unknown))}")
+    uow.conn.execute(
+        sa.insert(CONN).values(
+            shop_id=sid,
+            base_url=base_url.rstrip("/"),
+            secrets=encrypt(json.dumps(clean)) if clean else "",
+            last_sync_status="never",
+            last_error="",
+        )
+    )
+    return sid
+
+
+def shop_access(uow: UnitOfWork, shop_code: str) -> ShopAccess:
+    row = uow.conn.execute(
+        sa.select(
+            SHOP.c.id,
+            SHOP.c.code,
+            SHOP.c.platform,
+            CONN.c.base_url,
+            CONN.c.secrets,
+            CONN.c.cursor_at,
+        )
+        .outerjoin(CONN, CONN.c.shop_id == SHOP.c.id)
+        .where(SHOP.c.code == shop_code)
+    ).first()
+    if row is None:
+        raise NotFound(f"shop {shop_code} does not exist", code="unknown_shop")
+    secrets = json.loads(decrypt(row.secrets)) if row.secrets else {}
+    creds = ShopCredentials(
+        base_url=row.base_url or "",
+        app_key=secrets.get("app_key"),
+        app_secret=secrets.get("app_secret"),
+        token=secrets.get("token") or secrets.get("session"),
+    )
+    return ShopAccess(row.id, row.code, row.platform, creds, row.cursor_at)
+
+
+def api_shops(uow: UnitOfWork) -> list[str]:
+    rows = uow.conn.execute(
+        sa.select(SHOP.c.code)
+        .join(CONN, CONN.c.shop_id == SHOP.c.id)
+        .where(SHOP.c.active.is_(True), CONN.c.base_url != "")
+        .order_by(SHOP.c.code)
+    )
+    return [r.code for r in rows]
+
+
+def payload_text(payload: dict[str, Any]) -> str:
+    return json.dumps(payload, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
+def store_raw(
+    uow: UnitOfWork, shop_id: int, raws: Sequence[RawOrder], source: str
+) -> list[tuple[int, RawOrder]]:
+    """Store payloads verbatim, once per distinct content; return the ones not seen before."""
+    if not raws:
+        return []
+    rows = []
+    for raw in raws:
+        text = payload_text(raw.payload)
+        rows.append(
+            {
+                "shop_id": shop_id,
+                "external_id": raw.external_id,
+                "platform_updated_at": raw.updated_at,
+                "payload": text,
+                "payload_hash": hashlib.sha256(text.encode("utf-8")).hexdigest(),
+                "source": source,
+                "received_at": now(),
+                "status": "pending",
+                "error": "",
+            }
+        )
+    insert = postgresql.insert if uow.is_postgres else sqlite.insert
+    stmt = (
+        insert(RAW)
+        .on_conflict_do_nothing(index_elements=["shop_id", "external_id", "payload_hash"])
+        .returning(RAW.c.id, RAW.c.external_id, RAW.c.payload_hash)
+    )
+    inserted = {(r.external_id, r.payload_hash): r.id for r in uow.conn.execute(stmt, rows)}
+    return [
+        (inserted[(row["external_id"], row["payload_hash"])], raw)
+        for row, raw in zip(rows, raws, strict=True)
+        if (row["external_id"], row["payload_hash"]) in inserted
+    ]
+
+
+def import_raw(
+    uow: UnitOfWork,
+    shop_code: str,
+    stored: Sequence[tuple[int, RawOrder]],
+    parse: Callable[[RawOrder], CanonicalOrder],
+) -> orders.ImportReport:
+    """Parse stored payloads and import them; a payload that does not parse is marked with the
+    reason and never stops the others."""
+    parsed: list[tuple[int, CanonicalOrder]] = []
+    errors: list[dict[str, Any]] = []
+    for raw_id, raw in stored:
+        try:
+            parsed.append((raw_id, parse(raw)))
+        except (PayloadError, ValueError, KeyError, TypeError) as exc:
+            errors.append({"rid": raw_id, "err": f"{type(exc).__name__}: {exc}"[:2000]})
+    report = orders.import_canonical(uow, shop_code, sorted(parsed, key=lambda p: p[1].changed_at))
+    report.rejected.extend((e["rid"], e["err"]) for e in errors)
+    if parsed:
+        uow.conn.execute(
+            sa.update(RAW).where(RAW.c.id.in_([rid for rid, _ in parsed])).values(status="imported")
+        )
+    if errors:
+        uow.conn.execute(
+            sa.update(RAW)
+            .where(RAW.c.id == sa.bindparam("rid"))
+            .values(status="error", error=sa.bindparam("err")),
+            errors,
+        )
+    return report
+
+
+def record_sync(
+    uow: UnitOfWork, shop_id: int, *, status: str, cursor_at: datetime | None, error: str = ""
+) -> None:
+    values: dict[str, Any] = {
+        "last_sync_at": now(),
+        "last_sync_status": status,
+        "last_error": error[:2000],
+    }
+    if cursor_at is not None:
+        values["cursor_at"] = cursor_at
+    uow.conn.execute(sa.update(CONN).where(CONN.c.shop_id == shop_id).values(**values))
+
+
+def raw_errors(
+    uow: UnitOfWork, shop_code: str | None = None, limit: int = 100
+) -> list[dict[str, Any]]:
+    stmt = (
+        sa.select(
+            SHOP.c.code.label("shop"), RAW.c.id, RAW.c.external_id, RAW.c.received_at, RAW.c.error
+        )
+        .join(SHOP, SHOP.c.id == RAW.c.shop_id)
+        .where(RAW.c.status == "error")
+        .order_by(RAW.c.id.desc())
+        .limit(limit)
+    )
+    if shop_code:
+        stmt = stmt.where(SHOP.c.code == shop_code)
+    return [dict(r._mapping) for r in uow.conn.execute(stmt)]

@@ -1,0 +1,1 @@
+"""Customer profiles linked across shops and platforms."""
