@@ -14,6 +14,7 @@ from alembic.config import Config
 from alembic.script import ScriptDirectory
 
 from lvyue.catalog import models as _catalog  # noqa: F401  (registers tables)
+from lvyue.channels import handlers as channel_handlers
 from lvyue.channels import models as _channels  # noqa: F401
 from lvyue.config import get_settings
 from lvyue.core import models as _core  # noqa: F401
@@ -59,3 +60,11 @@ def reset(url: str) -> None:
 @cache
 def head_revision() -> str | None:
     return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
+
+
+def wire() -> None:
+    """Subscribe every capability's event handlers (idempotent)."""
+    channel_handlers.register()
+
+
+wire()

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
+from typing import Annotated
 
 import click
 import sqlalchemy as sa
 import typer
+import uvicorn
 
 from lvyue import bootstrap
 from lvyue.catalog.cli import app as catalog_app
@@ -18,6 +21,7 @@ from lvyue.core.db import engine_for
 from lvyue.core.errors import LvyueError
 from lvyue.demo import demo_command
 from lvyue.inventory.cli import stock_app, warehouse_app
+from lvyue.main import create_app
 from lvyue.orders.cli import app as orders_app
 from lvyue.orders.cli import sku_app
 
@@ -56,6 +60,30 @@ def init(db: DbOption = None) -> None:
     url = resolve_url(db)
     bootstrap.upgrade(url)
     console.print(f"database ready: {sa.make_url(url).render_as_string(hide_password=True)}")
+
+
+@app.command("serve")
+def serve(
+    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port")] = 8000,
+    certfile: Annotated[Path | None, typer.Option(help="TLS certificate (PEM)")] = None,
+    keyfile: Annotated[Path | None, typer.Option(help="TLS private key (PEM)")] = None,
+    db: DbOption = None,
+) -> None:
+    """Run the web application (API, webhooks)."""
+    if (certfile is None) != (keyfile is None):
+        raise typer.BadParameter(
+            "give both --certfile and --keyfile for TLS", param_hint="--certfile"
+        )
+    url = resolve_url(db)
+    ensure_schema(url)
+    uvicorn.run(
+        create_app(url),
+        host=host,
+        port=port,
+        ssl_certfile=str(certfile) if certfile else None,
+        ssl_keyfile=str(keyfile) if keyfile else None,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -14,13 +14,13 @@ from rich.table import Table
 
 from lvyue import bootstrap, demo_data
 from lvyue.catalog.service import import_catalog
+from lvyue.channels import service as channels
 from lvyue.core.cli import DbOption, console, open_uow, resolve_url
 from lvyue.core.db import table_of
 from lvyue.inventory import queries as stock_queries
 from lvyue.inventory import service as inventory
 from lvyue.inventory.models import Warehouse
 from lvyue.orders import service as orders
-from lvyue.channels import service as channels
 from lvyue.orders.cli import import_jsonl, print_status_table, run_pipeline
 from lvyue.orders.models import Order
 

@@ -7,19 +7,31 @@ from datetime import timedelta
 
 import httpx
 import pytest
+import sqlalchemy as sa
 
 from lvyue.channels import service
 from lvyue.channels.adapters.taobao import TaobaoAdapter
+from lvyue.channels.push import push
+from lvyue.channels.stockrule import StockRule
 from lvyue.channels.sync import sync_shop
 from lvyue.inventory import queries as stock
 from lvyue.orders import queries
+from lvyue.orders import service as orders_service
 from tests.channels.fakes.server import serve
 from tests.channels.fakes.taobao import FakeTaobao
 from tests.conftest import count
 from tests.factories import process_all, setup_world
 
-LINE = {"num_iid": 680000000001, "sku_id": "5000000001", "outer_iid": "MUG", "outer_sku_id": "MUG-BLU",
-        "title": "马克杯", "sku_properties_name": "颜色:蓝色", "num": 1, "price": "64.00"}
+LINE = {
+    "num_iid": 680000000001,
+    "sku_id": "5000000001",
+    "outer_iid": "MUG",
+    "outer_sku_id": "MUG-BLU",
+    "title": "马克杯",
+    "sku_properties_name": "颜色:蓝色",
+    "num": 1,
+    "price": "64.00",
+}
 
 
 @pytest.fixture
@@ -33,8 +45,16 @@ def shop(fake: FakeTaobao, uow) -> Iterator[str]:
     with serve(fake) as url:
         with uow() as u:
             service.add_shop(
-                u, code="TB", platform="taobao", name="淘宝店", base_url=url,
-                secrets={"app_key": fake.app_key, "app_secret": fake.secret, "session": fake.session},
+                u,
+                code="TB",
+                platform="taobao",
+                name="淘宝店",
+                base_url=url,
+                secrets={
+                    "app_key": fake.app_key,
+                    "app_secret": fake.secret,
+                    "session": fake.session,
+                },
             )
         yield "TB"
 
@@ -43,8 +63,9 @@ def pull(engine, fake: FakeTaobao, shop: str, **kw):
     client = httpx.Client(timeout=5)
 
     def factory(access: service.ShopAccess) -> TaobaoAdapter:
-        return TaobaoAdapter(access.credentials, client, sleep=lambda s: None, clock=lambda: fake.now,
-                             page_size=2)
+        return TaobaoAdapter(
+            access.credentials, client, sleep=lambda s: None, clock=lambda: fake.now, page_size=2
+        )
 
     try:
         return sync_shop(engine, shop, factory, clock=lambda: fake.now, **kw)
@@ -117,3 +138,59 @@ def test_scenario_cancelled_on_platform_releases_stock(fake, shop, uow, engine):
     assert order["status"] == "cancelled"
     assert order["history"][-1]["actor"] == f"sync:{shop}"
     assert "取消" in order["history"][-1]["reason"]
+
+
+def push_now(engine, fake: FakeTaobao):
+    client = httpx.Client(timeout=5)
+
+    def factory(access: service.ShopAccess) -> TaobaoAdapter:
+        return TaobaoAdapter(access.credentials, client, sleep=lambda s: None, clock=lambda: fake.now)
+
+    try:
+        return push(engine, factory)
+    finally:
+        client.close()
+
+
+def test_ship_back_and_stock_push_go_through_the_outbox(fake, shop, uow, engine):
+    fake.add_item(680000000001, skus={"5000000001": "MUG-BLU"}, num=0)
+    tid = fake.add_trade(lines=[LINE], at=fake.now - timedelta(minutes=5))
+    pull(engine, fake, shop)
+    process_all(uow)
+    oid = by_ext(uow)[tid]["id"]
+    with uow(actor="packer") as u:
+        orders_service.ship_order(u, oid, carrier_code="sf", tracking_no="SF1234567890")
+        orders_service.map_sku(u, shop_code=shop, channel_sku="5000000001", sku_code="MUG-BLU",
+                               channel_item="680000000001")
+        service.set_stock_rule(u, shop, StockRule(percent=100, buffer=0))
+    with uow(readonly=True) as u:
+        order = queries.get_order(u, oid)
+        level = stock.stock_levels(u, "MUG-BLU")[0]
+        assert stock.verify_levels(u) == []
+    assert order["status"] == "shipped" and order["tracking_no"] == "SF1234567890"
+    assert (level["on_hand"], level["reserved"]) == (1, 0)
+    assert count(engine, "core_outbox") == 1  # queued with the shipment, not sent inside it
+    assert fake.shipments == []
+
+    queued, report = push_now(engine, fake)
+    assert (queued, report.delivered, report.failed) == (1, 2, 0)
+    assert fake.shipments == [{"tid": tid, "out_sid": "SF1234567890", "company_code": "SF"}]
+    assert fake.stock_updates[-1]["quantity"] == 1
+    queued, report = push_now(engine, fake)  # nothing changed: nothing sent again
+    assert (queued, report.delivered) == (0, 0)
+
+
+def test_failed_push_is_retried_later_and_shown(fake, shop, uow, engine):
+    tid = fake.add_trade(lines=[LINE], at=fake.now - timedelta(minutes=5))
+    pull(engine, fake, shop)
+    process_all(uow)
+    with uow() as u:
+        orders_service.ship_order(u, by_ext(uow)[tid]["id"], carrier_code="ZTO", tracking_no="ZT998877")
+    fake.rate_limit_next(50, http=True)
+    _, report = push_now(engine, fake)
+    assert (report.delivered, report.retrying) == (0, 1)
+    with uow(readonly=True) as u:
+        row = u.conn.execute(sa.text("SELECT status, attempts, last_error FROM core_outbox")).one()
+    assert row.status == "pending" and row.attempts == 1 and row.last_error
+    _, report = push_now(engine, fake)  # not due yet: back-off holds it
+    assert report.delivered == 0 and fake.shipments == []

@@ -10,6 +10,8 @@ from rich.table import Table
 
 from lvyue.channels import service
 from lvyue.channels.adapters.registry import make_adapter
+from lvyue.channels.push import push
+from lvyue.channels.stockrule import StockRule
 from lvyue.channels.sync import SyncReport, sync_shop
 from lvyue.core.cli import (
     DbOption,
@@ -37,6 +39,9 @@ def shop_add(
     app_key: Annotated[str | None, typer.Option(help="app key / client id")] = None,
     app_secret: Annotated[str | None, typer.Option(help="app secret")] = None,
     session: Annotated[str | None, typer.Option(help="session key (Taobao)")] = None,
+    webhook_secret: Annotated[
+        str | None, typer.Option(help="webhook signing secret (WooCommerce)")
+    ] = None,
     order_type: Annotated[
         str, typer.Option(help="online, livestream, offline, wholesale, distribution")
     ] = "online",
@@ -153,3 +158,48 @@ def errors_cmd(
             r["error"],
         )
     console.print(table)
+
+
+@app.command("push")
+def push_cmd(json_out: JsonOption = False, db: DbOption = None) -> None:
+    """Queue changed stock quantities and deliver pending messages (ship-back, stock) to the
+    platforms; failures are retried with back-off on later runs."""
+    queued, report = push(
+        engine_for(resolve_url(db)), lambda a: make_adapter(a.platform, a.credentials)
+    )
+    if json_out:
+        print_json(
+            {
+                "stock_queued": queued,
+                "delivered": report.delivered,
+                "failed": report.failed,
+                "retrying": report.retrying,
+                "errors": report.errors,
+            }
+        )
+        return
+    console.print(
+        f"stock quantities queued {queued}; delivered {report.delivered}, "
+        f"failed {report.failed}, retrying {report.retrying}"
+    )
+    for err in report.errors[:20]:
+        console.print(f"  {err}", style="yellow", markup=False)
+    if report.failed:
+        raise typer.Exit(1)
+
+
+@app.command("stock-rule")
+def stock_rule_cmd(
+    shop: str,
+    percent: Annotated[int, typer.Option(help="share of available stock to show, 0-100")] = 100,
+    buffer: Annotated[int, typer.Option(help="units held back")] = 0,
+    warehouse: Annotated[list[str] | None, typer.Option(help="count only these warehouses")] = None,
+    maximum: Annotated[int | None, typer.Option("--max", help="never show more than this")] = None,
+    db: DbOption = None,
+) -> None:
+    """Set how much stock a shop shows; `channels push` then keeps it in sync."""
+    with open_uow(db) as uow:
+        rule = service.set_stock_rule(
+            uow, shop, StockRule(percent, buffer, tuple(warehouse or ()), maximum)
+        )
+    console.print(f"{shop}: stock rule {rule.to_json()}")

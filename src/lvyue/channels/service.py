@@ -14,11 +14,13 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from lvyue.channels.adapters.base import PayloadError, RawOrder, ShopCredentials
 from lvyue.channels.models import RawOrderRecord, ShopConnection
+from lvyue.channels.stockrule import StockRule
 from lvyue.core.clock import now
 from lvyue.core.crypto import decrypt, encrypt
 from lvyue.core.db import table_of
 from lvyue.core.errors import NotFound, ValidationError
 from lvyue.core.uow import UnitOfWork
+from lvyue.inventory.models import Warehouse
 from lvyue.orders import service as orders
 from lvyue.orders.canonical import CanonicalOrder
 from lvyue.orders.models import Shop
@@ -26,8 +28,9 @@ from lvyue.orders.models import Shop
 CONN = table_of(ShopConnection)
 RAW = table_of(RawOrderRecord)
 SHOP = table_of(Shop)
+WAREHOUSE = table_of(Warehouse)
 
-SECRET_FIELDS = ("app_key", "app_secret", "token", "session")
+SECRET_FIELDS = ("app_key", "app_secret", "token", "session", "webhook_secret", "sign_method")
 
 
 @dataclass(frozen=True)
@@ -50,8 +53,6 @@ def add_shop(
     order_type: str = "online",
 ) -> int:
     """Add a shop and, for API platforms, how to reach it. Secrets are stored encrypted."""
-    if platform not in ("manual", "offline", "wholesale", "livestream") and not base_url:
-        raise ValidationError("base_url", f"platform {platform} needs the API base URL")
     sid = orders.add_shop(uow, code=code, platform=platform, name=name, order_type=order_type)
     clean = {k: v for k, v in (secrets or {}).items() if v}
     unknown = set(clean) - set(SECRET_FIELDS)
@@ -84,12 +85,17 @@ def shop_access(uow: UnitOfWork, shop_code: str) -> ShopAccess:
     ).first()
     if row is None:
         raise NotFound(f"shop {shop_code} does not exist", code="unknown_shop")
+    if not row.base_url:
+        raise ValidationError(
+            "base_url", f"shop {shop_code} has no API base URL: add it to pull orders"
+        )
     secrets = json.loads(decrypt(row.secrets)) if row.secrets else {}
     creds = ShopCredentials(
         base_url=row.base_url or "",
         app_key=secrets.get("app_key"),
         app_secret=secrets.get("app_secret"),
         token=secrets.get("token") or secrets.get("session"),
+        extra={k: secrets[k] for k in ("webhook_secret", "sign_method") if secrets.get(k)},
     )
     return ShopAccess(row.id, row.code, row.platform, creds, row.cursor_at)
 
@@ -203,3 +209,16 @@ def raw_errors(
     if shop_code:
         stmt = stmt.where(SHOP.c.code == shop_code)
     return [dict(r._mapping) for r in uow.conn.execute(stmt)]
+
+
+def set_stock_rule(uow: UnitOfWork, shop_code: str, rule: StockRule) -> StockRule:
+    checked = StockRule.from_json(rule.to_json())  # the same validation as stored rules
+    sid = orders.shop_id(uow, shop_code)
+    known = set(uow.conn.execute(sa.select(WAREHOUSE.c.code)).scalars())
+    missing = [w for w in checked.warehouses if w not in known]
+    if missing:
+        raise ValidationError("warehouse", f"unknown warehouse(s) {', '.join(missing)}")
+    uow.conn.execute(
+        sa.update(CONN).where(CONN.c.shop_id == sid).values(stock_rule=checked.to_json())
+    )
+    return checked

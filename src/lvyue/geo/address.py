@@ -13,8 +13,8 @@ readings cover the same text and lead to different places, the address is ambigu
 so instead of picking one (a bare 朝阳区 is in Beijing and in Changchun).
 
 Two guards keep street names out of the region: a short name directly followed by a road word
-(中山路, 南京东路, 北京西路) is not a region, and a bare county stem (西湖 for 西湖区) counts only next
-to its own city and only when a separator or a street (街道/镇/乡) follows it.
+(中山路, 南京东路, 北京西路) is not a region, and a bare county stem (西湖 for 西湖区) counts
+only next to its own city and only when a separator or a street (街道/镇/乡) follows it.
 """
 
 from __future__ import annotations
@@ -95,7 +95,7 @@ _COUNTRY_PREFIX = re.compile(r"^(?:中华人民共和国|中国大陆|中国)[\s
 _ROAD_AFTER = re.compile(r"[东西南北中]?(?:路|街|大街|大道|道|巷|弄|胡同|里|桥|门|广场|公园)")
 # Town level: 街道 / 镇 / 乡 / 民族乡 / 苏木 after a short name that is not a road or a building.
 _STREET = re.compile(
-    r"(?:(?![路街巷弄号楼栋幢室村组\d])[\u4e00-\u9fff]){1,8}?(?:街道办事处|街道|民族乡|苏木|镇|乡)"
+    r"(?:(?![路巷弄号楼栋幢室村组\d])[\u4e00-\u9fff]){1,8}?(?:街道办事处|街道|民族乡|苏木|镇|乡)"
 )
 _BARE_ROADS = re.compile(
     r"(?:[\u4e00-\u9fff\dA-Za-z]{1,12}?(?:路|街|大街|大道|道|巷|弄|胡同|公路|环路|段))+"
@@ -113,7 +113,13 @@ _LABEL = re.compile(
     r"|收货地址|详细地址|所在地区|所在地|地址)\s*:\s*"
 )
 _NAME_LABELS = frozenset({"收货人姓名", "收货人", "收件人", "联系人", "姓名", "名字"})
-_PHONE_LABELS = frozenset({"手机号码", "手机号", "手机", "联系电话", "电话号码", "电话", "联系方式"})
+_PHONE_LABELS = frozenset(
+    {"手机号码", "手机号", "手机", "联系电话", "电话号码", "电话", "联系方式"}
+)
+
+# Official district names that are also everyday words (义乌市城区 = downtown 义乌): never taken
+# as proof that the buyer named a district of another city.
+_GENERIC = frozenset({"城区", "郊区", "矿区", "东区", "西区", "南区", "北区", "中区"})
 
 # What channels put in the city/district slot when there is no such level.
 _PLACEHOLDERS = frozenset(
@@ -136,6 +142,12 @@ def _clean(text: str) -> str | None:
 
 
 # -- region reading ----------------------------------------------------------------------------
+
+
+_LEVEL = {"province": 0, "city": 1, "district": 2}
+# Longest run of region names read: three levels, each possibly restated (北京 北京市 朝阳区
+# after structured fields). Also bounds the search on hostile input (北京北京北京...).
+_MAX_TOKENS = 8
 
 
 class _Reading(NamedTuple):
@@ -167,9 +179,20 @@ class _Parser:
         prefixes = self.matcher.prefixes
         step = self._step
 
-        def walk(pos: int, weak: int, p: Division | None, c: Division | None,
-                 d: Division | None, former: FormerName | None) -> None:  # fmt: skip
-            out.append(_Reading(pos, weak, p, c, d, former))
+        def walk(
+            pos: int,
+            weak: int,
+            p: Division | None,
+            c: Division | None,
+            d: Division | None,
+            former: FormerName | None,
+            whole: bool,
+            depth: int,
+        ) -> None:
+            if whole:
+                out.append(_Reading(pos, weak, p, c, d, former))
+            if depth == _MAX_TOKENS:
+                return
             q = pos
             while q < n and s[q] in _SEPARATORS:
                 q += 1
@@ -178,7 +201,7 @@ class _Parser:
                 for a in aliases:
                     if a.strength < 3:
                         if road is None:
-                            road = _ROAD_AFTER.match(s, end) is not None
+                            road = bool(_ROAD_AFTER.match(s, end)) and not _STREET.match(s, end)
                         if road:
                             continue
                         if a.strength == 1 and not (
@@ -187,10 +210,17 @@ class _Parser:
                         ):
                             continue
                     nxt = step(a, p, c, d)
-                    if nxt is not None:
-                        walk(end, weak + (a.strength == 1), *nxt, a.former or former)
+                    if nxt is None:
+                        continue
+                    # Restating the region (浙江省杭州市西湖区 after the same structured fields) is
+                    # fine, but a restatement must run down to the deepest level already read:
+                    # otherwise it is a road or place named after a region (兴安南大路).
+                    repeat = nxt == (p, c, d)
+                    deepest = 2 if d else (1 if c else 0)
+                    done = not repeat or _LEVEL[a.slot] >= deepest
+                    walk(end, weak + (a.strength == 1), *nxt, a.former or former, done, depth + 1)
 
-        walk(start, 0, None, None, None, None)
+        walk(start, 0, None, None, None, None, True, 0)
         return out
 
     @staticmethod
@@ -244,7 +274,10 @@ class _Parser:
         for r in chosen:
             g = self.complete(r)
             key = tuple(x.code if x else None for x in (g.province, g.city, g.district))
-            regions.setdefault(key, g)
+            # Same place read two ways (思茅市 as the old city or as 思茅区): keep the reading
+            # that needed the least completion.
+            if key not in regions or len(g.completed) < len(regions[key].completed):
+                regions[key] = g
         return chosen, list(regions.values())
 
     def starts_region(self, s: str) -> bool:
@@ -262,6 +295,8 @@ class _Parser:
             q += 1
         for end, aliases in self.matcher.prefixes(s, q):
             if s.startswith(("街道", "镇", "乡"), end):  # 东区街道 is a street in 中山, no district
+                continue
+            if s[q:end] in _GENERIC:
                 continue
             for a in aliases:
                 if a.strength < 3 or a.former is not None:
@@ -322,7 +357,7 @@ def _split_free_text(text: str, p: _Parser, guess_name: bool) -> _Parts:
         if phone is None:
             phone = found.group().strip()
         text = PHONE_IN_TEXT.sub(" ", text)
-    tokens = [t for t in _SPLIT.split(text) if t]
+    tokens = [t for t in (_COUNTRY_PREFIX.sub("", t) for t in _SPLIT.split(text)) if t]
     if not tokens:
         return _Parts("", name, phone)
     if not guess_name or (len(tokens) == 1 and p.starts_region(tokens[0])):
@@ -460,10 +495,10 @@ def _common(regions: list[_Region]) -> _Region:
     city = regions[0].city
     if any(r.city is not city for r in regions):
         city = None
+    levels = (("province", prov), ("city", city))
     done = tuple(
-        lvl for lvl, x in (("province", prov), ("city", city))
-        if x is not None and all(lvl in r.completed for r in regions)
-    )  # fmt: skip
+        lvl for lvl, x in levels if x is not None and all(lvl in r.completed for r in regions)
+    )
     return _Region(prov, city, None, done)
 
 

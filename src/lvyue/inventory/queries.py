@@ -110,3 +110,17 @@ def verify_levels(uow: UnitOfWork) -> list[LevelDifference]:
                 )
             )
     return diffs
+
+
+def available_by_warehouse(uow: UnitOfWork, sku_ids: list[int]) -> dict[int, dict[str, int]]:
+    """Available units per SKU per active warehouse code."""
+    found: dict[int, dict[str, int]] = {}
+    for i in range(0, len(sku_ids), 900):
+        rows = uow.conn.execute(
+            sa.select(LEVEL.c.sku_id, WAREHOUSE.c.code, LEVEL.c.on_hand - LEVEL.c.reserved)
+            .join(WAREHOUSE, WAREHOUSE.c.id == LEVEL.c.warehouse_id)
+            .where(LEVEL.c.sku_id.in_(sku_ids[i : i + 900]), WAREHOUSE.c.active.is_(True))
+        )
+        for sku, wh, qty in rows:
+            found.setdefault(int(sku), {})[wh] = int(qty)
+    return found

@@ -291,3 +291,50 @@ def release(uow: UnitOfWork, doc_type: str, doc_ids: Iterable[int], *, reason: s
 def _chunks(items: list[int], size: int) -> Iterable[list[int]]:
     for i in range(0, len(items), size):
         yield items[i : i + size]
+
+
+def ship(uow: UnitOfWork, doc_type: str, doc_ids: Iterable[int], *, reason: str) -> int:
+    """Consume what the documents hold reserved: the goods left the warehouse. Returns units."""
+    held = outstanding(uow, doc_type, doc_ids)
+    if not held:
+        return 0
+    ts = now()
+    totals: dict[tuple[int, int], int] = defaultdict(int)
+    moves = []
+    for doc_id, items in held.items():
+        for (sku, wh), qty in items.items():
+            totals[(sku, wh)] += qty
+            d_on_hand, d_reserved = deltas(MoveKind.SHIP, qty)
+            moves.append(
+                {
+                    "sku_id": sku,
+                    "warehouse_id": wh,
+                    "kind": MoveKind.SHIP.value,
+                    "on_hand_delta": d_on_hand,
+                    "reserved_delta": d_reserved,
+                    "doc_type": doc_type,
+                    "doc_id": doc_id,
+                    "reason": reason,
+                    "actor": uow.actor,
+                    "created_at": ts,
+                }
+            )
+    params = [{"s": s, "w": w, "q": q, "t": ts} for (s, w), q in sorted(totals.items())]
+    result = uow.conn.execute(
+        sa.update(LEVEL)
+        .where(
+            LEVEL.c.sku_id == sa.bindparam("s"),
+            LEVEL.c.warehouse_id == sa.bindparam("w"),
+            LEVEL.c.reserved >= sa.bindparam("q"),
+        )
+        .values(
+            on_hand=LEVEL.c.on_hand - sa.bindparam("q"),
+            reserved=LEVEL.c.reserved - sa.bindparam("q"),
+            updated_at=sa.bindparam("t"),
+        ),
+        params,
+    )
+    if result.rowcount != len(params):
+        raise InsufficientStock("reserved stock changed while shipping; rolled back")
+    uow.conn.execute(sa.insert(MOVE), moves)
+    return sum(totals.values())

@@ -206,12 +206,30 @@ def sku_map(
     channel_sku: Annotated[str, typer.Argument(help="the channel's outer code or SKU id")],
     sku: Annotated[str, typer.Argument(help="our SKU code")],
     shop: Annotated[str, typer.Option(help="shop code")],
+    item: Annotated[
+        str | None, typer.Option(help="the platform's product id, for stock pushes")
+    ] = None,
     db: DbOption = None,
 ) -> None:
     """Map a channel SKU to ours; waiting orders with it are re-checked at once."""
     with open_uow(db) as uow:
-        attached = service.map_sku(uow, shop_code=shop, channel_sku=channel_sku, sku_code=sku)
+        attached = service.map_sku(
+            uow, shop_code=shop, channel_sku=channel_sku, sku_code=sku, channel_item=item
+        )
     console.print(f"{shop}: {channel_sku} → {sku}; {attached} waiting order line(s) updated")
     if attached:
         report = run_pipeline(db, progress=False)
         console.print(f"re-checked: allocated {report.allocated}, still held {report.still_held}")
+
+
+@app.command("ship")
+def ship_cmd(
+    order_id: int,
+    carrier: Annotated[str, typer.Option(help="carrier code: SF, ZTO, YTO, STO, YUNDA, JD, EMS")],
+    tracking: Annotated[str, typer.Option(help="tracking number")],
+    db: DbOption = None,
+) -> None:
+    """Mark an order shipped; its stock leaves the ledger and the channel is told on push."""
+    with open_uow(db) as uow:
+        service.ship_order(uow, order_id, carrier_code=carrier, tracking_no=tracking)
+    console.print(f"order {order_id} shipped with {carrier} {tracking}")

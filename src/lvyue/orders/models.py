@@ -77,6 +77,9 @@ class Order(Base):
     )
     # 华东, 华南, ... from the receiver's province: for reports and rules.
     region: Mapped[str | None] = mapped_column(sa.String(8))
+    carrier_code: Mapped[str | None] = mapped_column(sa.String(16))
+    tracking_no: Mapped[str | None] = mapped_column(sa.String(40), index=True)
+    shipped_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     __table_args__ = (sa.UniqueConstraint("shop_id", "external_id"),)
 
@@ -96,6 +99,7 @@ class OrderLine(Base):
     quantity: Mapped[int] = mapped_column()
     unit_price: Mapped[Decimal] = mapped_column(Money, default=Decimal("0.00"))
     reserved: Mapped[int] = mapped_column(default=0)
+    shipped: Mapped[int] = mapped_column(default=0)
     channel_line_id: Mapped[str | None] = mapped_column(sa.String(64))
     channel_sku_id: Mapped[str | None] = mapped_column(sa.String(64))
     refund_status: Mapped[str] = mapped_column(sa.String(16), default="none")
@@ -143,5 +147,7 @@ class SkuMapping(Base):
     shop_id: Mapped[int] = mapped_column(sa.ForeignKey("orders_shop.id"), primary_key=True)
     channel_sku: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
     sku_id: Mapped[int] = mapped_column(sa.ForeignKey("catalog_sku.id"))
+    # The platform's product id where stock pushes need it (Taobao num_iid, PDD goods_id...).
+    channel_item: Mapped[str | None] = mapped_column(sa.String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
     created_by: Mapped[str] = mapped_column(sa.String(64), default="system")

@@ -28,6 +28,7 @@ from lvyue.fulfillment.allocation import choose_warehouse, shortages
 from lvyue.inventory import service as inventory
 from lvyue.inventory.models import Warehouse
 from lvyue.orders.canonical import CanonicalLine, CanonicalOrder
+from lvyue.orders.events import OrderShipped
 from lvyue.orders.holds import AUTO_RECHECK
 from lvyue.orders.lifecycle import HOLDS_STOCK, ORDER_LIFECYCLE, OrderStatus, initial_status
 from lvyue.orders.models import Order, OrderHistory, OrderHold, OrderLine, Shop, SkuMapping
@@ -734,7 +735,9 @@ def process_orders(uow: UnitOfWork, *, after_id: int = 0, limit: int = 500) -> P
 # --------------------------------------------------------------------------- SKU mapping
 
 
-def map_sku(uow: UnitOfWork, *, shop_code: str, channel_sku: str, sku_code: str) -> int:
+def map_sku(
+    uow: UnitOfWork, *, shop_code: str, channel_sku: str, sku_code: str, channel_item: str | None = None
+) -> int:
     """Map a channel's SKU code to ours for one shop, and attach it to the waiting lines of
     that shop's orders; returns how many lines were attached. The unknown_sku holds clear on
     the next pipeline run."""
@@ -748,10 +751,16 @@ def map_sku(uow: UnitOfWork, *, shop_code: str, channel_sku: str, sku_code: str)
     key = {"shop_id": shop.id, "channel_sku": channel_sku}
     cond = (MAPPING.c.shop_id == shop.id) & (MAPPING.c.channel_sku == channel_sku)
     if uow.conn.execute(sa.select(MAPPING.c.sku_id).where(cond)).first():
-        uow.conn.execute(sa.update(MAPPING).where(cond).values(sku_id=row.id, created_by=uow.actor))
+        uow.conn.execute(
+            sa.update(MAPPING)
+            .where(cond)
+            .values(sku_id=row.id, channel_item=channel_item, created_by=uow.actor)
+        )
     else:
         uow.conn.execute(
-            sa.insert(MAPPING).values(**key, sku_id=row.id, created_at=now(), created_by=uow.actor)
+            sa.insert(MAPPING).values(
+                **key, sku_id=row.id, channel_item=channel_item, created_at=now(), created_by=uow.actor
+            )
         )
     waiting = sa.select(ORDER.c.id).where(
         ORDER.c.shop_id == shop.id,
@@ -767,3 +776,43 @@ def map_sku(uow: UnitOfWork, *, shop_code: str, channel_sku: str, sku_code: str)
         .values(sku_id=row.id)
     )
     return int(res.rowcount)
+
+
+# --------------------------------------------------------------------------- shipping
+
+
+def ship_order(uow: UnitOfWork, order_id: int, *, carrier_code: str, tracking_no: str) -> None:
+    """Record that the parcel left: consume the reserved stock, mark the lines shipped and
+    publish ``OrderShipped`` so the channel is told (through the outbox)."""
+    carrier_code, tracking_no = carrier_code.strip().upper(), tracking_no.strip()
+    if not carrier_code:
+        raise ValidationError("carrier", "is required, e.g. SF, ZTO, YTO")
+    if not tracking_no or len(tracking_no) > 40:
+        raise ValidationError("tracking", "is required (at most 40 characters)")
+    row = uow.conn.execute(sa.select(ORDER).where(ORDER.c.id == order_id)).first()
+    if row is None:
+        raise NotFound(f"order {order_id} does not exist", code="unknown_order")
+    status = S(row.status)
+    ORDER_LIFECYCLE.check(S.IN_FULFILLMENT if status is S.ALLOCATED else status, S.SHIPPED)
+    ts = now()
+    inventory.ship(uow, DOC, [order_id], reason=f"发货 {carrier_code} {tracking_no}")
+    uow.conn.execute(
+        sa.update(LINE)
+        .where(LINE.c.order_id == order_id, LINE.c.reserved > 0)
+        .values(shipped=LINE.c.reserved, reserved=0)
+    )
+    steps = (
+        [Change(order_id, S.ALLOCATED, S.IN_FULFILLMENT, "出库")] if status is S.ALLOCATED else []
+    )
+    steps.append(
+        Change(order_id, S.IN_FULFILLMENT, S.SHIPPED, f"已发货 {carrier_code} {tracking_no}")
+    )
+    for step in steps:
+        _transition(uow, [step], ts)
+    uow.conn.execute(
+        sa.update(ORDER)
+        .where(ORDER.c.id == order_id)
+        .values(carrier_code=carrier_code, tracking_no=tracking_no, shipped_at=ts)
+    )
+    # The whole order ships as one parcel here; split parcels come with the warehouse flow.
+    uow.publish(OrderShipped(order_id, row.shop_id, row.external_id, carrier_code, tracking_no))

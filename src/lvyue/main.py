@@ -1,0 +1,28 @@
+"""The web application: JSON API and webhooks on one FastAPI app."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from lvyue import __version__, bootstrap
+from lvyue.channels.api import router as webhooks
+from lvyue.core.db import engine_for
+from lvyue.core.errors import LvyueError, NotFound
+
+
+def create_app(database_url: str | None = None) -> FastAPI:
+    url = bootstrap.database_url(database_url)
+    app = FastAPI(title="lvyue 履约", version=__version__)
+    app.state.engine = engine_for(url)
+    app.include_router(webhooks)
+
+    @app.exception_handler(LvyueError)
+    def _lvyue_error(_: Request, exc: LvyueError) -> JSONResponse:
+        return JSONResponse(exc.to_dict(), status_code=404 if isinstance(exc, NotFound) else 400)
+
+    @app.get("/healthz", tags=["ops"])
+    def health() -> dict[str, str]:
+        return {"status": "ok", "version": __version__}
+
+    return app

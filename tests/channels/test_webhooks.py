@@ -1,0 +1,84 @@
+"""Shopify webhooks into the app: verified, stored, idempotent with the pull."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from lvyue.channels import service
+from lvyue.channels.adapters.shopify import ShopifyAdapter
+from lvyue.channels.sync import sync_shop
+from lvyue.main import create_app
+from lvyue.orders import queries
+from tests.channels.fakes.server import serve
+from tests.channels.fakes.shopify import FakeShopify
+from tests.conftest import count
+from tests.factories import setup_world
+
+
+@pytest.fixture
+def fake() -> FakeShopify:
+    return FakeShopify()
+
+
+@pytest.fixture
+def client(db, uow, fake):
+    setup_world(uow, skus={"TEE-BLK-M": {"HZ": 5}})
+    with uow() as u:
+        service.add_shop(
+            u,
+            code="SP",
+            platform="shopify",
+            name="Shopify",
+            base_url="http://127.0.0.1:9",
+            secrets={"token": fake.token, "app_secret": fake.app_secret},
+        )
+    with TestClient(create_app(db)) as c:
+        yield c
+
+
+def test_webhook_twice_and_then_the_pull_give_one_order(client, fake, uow, engine):
+    fake.add_variant("TEE-BLK-M")
+    oid = fake.add_order(
+        lines=[{"sku": "TEE-BLK-M", "quantity": 1, "price": "19.90"}],
+        created_at=fake.now - timedelta(minutes=5),
+    )["id"]
+    headers, body = fake.webhook("orders/create", oid)
+    first = client.post("/webhooks/shopify/SP", content=body, headers=headers)
+    assert first.status_code == 200 and first.json()["imported"] == 1
+    again = client.post("/webhooks/shopify/SP", content=body, headers=headers)
+    assert again.json() == {"received": True, "duplicate": True}
+    with serve(fake) as url:
+        with uow() as u:
+            u.conn.execute(service.CONN.update().values(base_url=url))
+        with httpx.Client(timeout=5) as http:
+            report = sync_shop(
+                engine,
+                "SP",
+                lambda a: ShopifyAdapter(a.credentials, http, sleep=lambda s: None),
+                since=fake.now - timedelta(hours=1),
+                until=fake.now,
+            )
+    assert (report.fetched, report.new, report.updated) == (1, 0, 0)
+    assert count(engine, "orders_order") == 1
+    with uow(readonly=True) as u:
+        assert queries.list_orders(u)[0]["lines"][0]["sku"] == "TEE-BLK-M"
+
+
+def test_bad_signature_and_bad_body_are_refused_and_store_nothing(client, fake, engine):
+    fake.add_variant("TEE-BLK-M")
+    oid = fake.add_order(lines=[{"sku": "TEE-BLK-M", "quantity": 1, "price": "19.90"}])["id"]
+    headers, body = fake.webhook("orders/create", oid)
+    tampered = client.post(
+        "/webhooks/shopify/SP", content=body.replace(b"19.90", b"0.01"), headers=headers
+    )
+    assert tampered.status_code == 401 and tampered.json()["code"] == "bad_signature"
+    assert client.post("/webhooks/taobao/SP", content=body, headers=headers).status_code == 404
+    assert (
+        client.post("/webhooks/shopify/NOPE", content=body, headers=headers).json()["code"]
+        == "unknown_shop"
+    )
+    assert count(engine, "channels_raw_order") == 0
