@@ -167,3 +167,23 @@ def test_unknown_channel_sku_is_held_until_mapped_and_specs_match(uow):
     import_dicts(uow, [canonical("AGAIN", [("OLD-CODE-1", 1)])])  # the mapping sticks
     process_all(uow)
     assert orders_by_ext(uow)["AGAIN"]["status"] == "allocated"
+
+
+def test_refund_on_a_line_intercepts_and_resumes_when_closed(uow):
+    setup_world(uow, skus={"A": {"HZ": 5}, "B": {"HZ": 5}})
+    doc = canonical("R1", [("A", 1), ("B", 2)])
+    import_dicts(uow, [doc])
+    process_all(uow)
+    assert levels(uow)[("B", "HZ")] == (5, 2)
+    asking = {**doc, "lines": [doc["lines"][0], {**doc["lines"][1], "refund_status": "refunding"}]}
+    import_dicts(uow, [asking])
+    got = orders_by_ext(uow)["R1"]
+    assert (got["status"], got["hold_reasons"]) == ("held", ["channel_refund"])
+    assert levels(uow)[("B", "HZ")] == (5, 0)  # released while the refund is open
+    assert process_all(uow).allocated == 0  # waits for the channel
+    refunded = {**doc, "lines": [doc["lines"][0], {**doc["lines"][1], "refund_status": "refunded"}]}
+    import_dicts(uow, [refunded])  # refund done: ship the rest
+    process_all(uow)
+    got = orders_by_ext(uow)["R1"]
+    assert got["status"] == "allocated"
+    assert levels(uow)[("A", "HZ")] == (5, 1) and levels(uow)[("B", "HZ")] == (5, 0)

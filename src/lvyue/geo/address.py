@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 from typing import NamedTuple
 
 from lvyue.geo.divisions import Alias, Division, DivisionIndex, index
@@ -35,6 +35,7 @@ UNKNOWN_REGION = "unknown_region"
 AMBIGUOUS_REGION = "ambiguous_region"
 CITY_NOT_IN_PROVINCE = "city_not_in_province"
 DISTRICT_NOT_IN_CITY = "district_not_in_city"
+REGION_CONFLICT = "region_conflict"
 MISSING_CITY = "missing_city"
 MISSING_DISTRICT = "missing_district"
 MISSING_DETAIL = "missing_detail"
@@ -43,6 +44,7 @@ ISSUE_ORDER = (
     AMBIGUOUS_REGION,
     CITY_NOT_IN_PROVINCE,
     DISTRICT_NOT_IN_CITY,
+    REGION_CONFLICT,
     MISSING_CITY,
     MISSING_DISTRICT,
     MISSING_DETAIL,
@@ -88,6 +90,7 @@ class AddressResult:
 
 _SEPARATORS = frozenset(" ,;|/、\t\n\r")
 _SPLIT = re.compile(r"[\s,;|/、]+")
+_SEPARATOR = re.compile(r"[\s,;|/、]")
 _EXTRA = str.maketrans({"\u3000": " ", "\u200b": None, "\ufeff": None, "【": "[", "】": "]"})
 _COUNTRY_PREFIX = re.compile(r"^(?:中华人民共和国|中国大陆|中国)[\s,]*")
 
@@ -95,7 +98,7 @@ _COUNTRY_PREFIX = re.compile(r"^(?:中华人民共和国|中国大陆|中国)[\s
 _ROAD_AFTER = re.compile(r"[东西南北中]?(?:路|街|大街|大道|道|巷|弄|胡同|里|桥|门|广场|公园)")
 # Town level: 街道 / 镇 / 乡 / 民族乡 / 苏木 after a short name that is not a road or a building.
 _STREET = re.compile(
-    r"(?:(?![路巷弄号楼栋幢室村组\d])[\u4e00-\u9fff]){1,8}?(?:街道办事处|街道|民族乡|苏木|镇|乡)"
+    r"(?:(?![路巷弄号楼栋幢室村组\d])[\u4e00-\u9fff]){1,8}?(?:街道办事处|街道|民族乡|苏木|镇镇|乡乡|镇|乡)"
 )
 _BARE_ROADS = re.compile(
     r"(?:[\u4e00-\u9fff\dA-Za-z]{1,12}?(?:路|街|大街|大道|道|巷|弄|胡同|公路|环路|段))+"
@@ -170,14 +173,63 @@ class _Parser:
     def __init__(self, idx: DivisionIndex) -> None:
         self.idx = idx
         self.matcher = NameMatcher(idx.aliases)
+        # For each name, the (division, slot) pairs it stands for, keyed by the identity of its
+        # alias tuple: lets _options see in one set lookup that 广东 says nothing 广东省 doesn't.
+        self._first_chars = frozenset(name[0] for name in idx.aliases)
+        self._meaning = {
+            id(aliases): frozenset((a.division.code, a.slot) for a in aliases)
+            for aliases in idx.aliases.values()
+        }
+
+    def _options(self, s: str, q: int) -> list[tuple[int, Alias]]:
+        """Names starting at ``q`` that may be read as a region there, whatever came before."""
+        found: list[tuple[int, Alias]] = []
+        hits = self.matcher.prefixes(s, q)
+        if not hits:
+            return found
+        n = len(s)
+        longest_end, longest = hits[-1]
+        meaning = self._meaning[id(longest)]
+        for end, aliases in hits:
+            road: bool | None = None
+            boundary: bool | None = None
+            for a in aliases:
+                # 广东 inside 广东省 means the same province; reading it separately only pays
+                # off if another name starts right after it (枣庄 + 市中区).
+                if (
+                    end < longest_end
+                    and (a.division.code, a.slot) in meaning
+                    and not self._follows(s, end)
+                ):
+                    continue
+                if a.strength < 3:
+                    if road is None:
+                        road = bool(_ROAD_AFTER.match(s, end)) and not _STREET.match(s, end)
+                    if road:
+                        continue
+                    if a.strength == 1:
+                        if boundary is None:
+                            boundary = (
+                                end == n or s[end] in _SEPARATORS or bool(_STREET.match(s, end))
+                            )
+                        if not boundary:
+                            continue
+                found.append((end, a))
+        return found
+
+    def _follows(self, s: str, pos: int) -> bool:
+        """Does a name start at ``pos`` (after separators)?"""
+        while pos < len(s) and s[pos] in _SEPARATORS:
+            pos += 1
+        return pos < len(s) and s[pos] in self._first_chars and bool(self.matcher.prefixes(s, pos))
 
     # All readings of the run of region names starting at ``start``; each prefix of a reading is
     # a reading too, so the caller can choose how far the region goes.
     def readings(self, s: str, start: int) -> list[_Reading]:
         out: list[_Reading] = []
         n = len(s)
-        prefixes = self.matcher.prefixes
-        step = self._step
+        memo: dict[int, list[tuple[int, Alias]]] = {}
+        options = self._options
 
         def walk(
             pos: int,
@@ -196,54 +248,40 @@ class _Parser:
             q = pos
             while q < n and s[q] in _SEPARATORS:
                 q += 1
-            for end, aliases in prefixes(s, q):
-                road: bool | None = None
-                for a in aliases:
-                    if a.strength < 3:
-                        if road is None:
-                            road = bool(_ROAD_AFTER.match(s, end)) and not _STREET.match(s, end)
-                        if road:
-                            continue
-                        if a.strength == 1 and not (
-                            (p or c)
-                            and (end == n or s[end] in _SEPARATORS or _STREET.match(s, end))
-                        ):
-                            continue
-                    nxt = step(a, p, c, d)
-                    if nxt is None:
-                        continue
-                    # Restating the region (浙江省杭州市西湖区 after the same structured fields) is
-                    # fine, but a restatement must run down to the deepest level already read:
-                    # otherwise it is a road or place named after a region (兴安南大路).
-                    repeat = nxt == (p, c, d)
-                    deepest = 2 if d else (1 if c else 0)
-                    done = not repeat or _LEVEL[a.slot] >= deepest
-                    walk(end, weak + (a.strength == 1), *nxt, a.former or former, done, depth + 1)
+            opts = memo.get(q)
+            if opts is None:
+                opts = memo[q] = options(s, q)
+            for end, a in opts:
+                x = a.division
+                slot = a.slot
+                # Fit ``a`` into the hierarchy read so far; a name already read may be repeated
+                # (浙江省杭州市西湖区 again after the same structured fields), but a repetition
+                # must run down to the deepest level read, or it is a road named after a
+                # region (兴安南大路 after 兴安盟乌兰浩特市).
+                if slot == "province":
+                    if p is None and c is None and d is None:
+                        walk(end, weak, x, c, d, a.former or former, True, depth + 1)
+                    elif p is x and a.strength > 1:
+                        walk(end, weak, p, c, d, former, c is None and d is None, depth + 1)
+                elif slot == "city":
+                    if c is None and d is None:
+                        if p is None or x.province_code == p.code:
+                            walk(end, weak, p, x, d, a.former or former, True, depth + 1)
+                    elif c is x and a.strength > 1:
+                        walk(end, weak, p, c, d, former, d is None, depth + 1)
+                elif d is None:
+                    if a.strength == 1 and p is None and c is None:
+                        continue  # a bare stem (西湖) needs its city or province before it
+                    if (c is None or x.city_code == c.code) and (
+                        p is None or x.province_code == p.code
+                    ):
+                        walk(end, weak + (a.strength == 1), p, c, x, a.former or former, True,
+                             depth + 1)  # fmt: skip
+                elif d is x and a.strength > 1:
+                    walk(end, weak, p, c, d, former, True, depth + 1)
 
         walk(start, 0, None, None, None, None, True, 0)
         return out
-
-    @staticmethod
-    def _step(
-        a: Alias, p: Division | None, c: Division | None, d: Division | None
-    ) -> tuple[Division | None, Division | None, Division | None] | None:
-        """The state after reading alias ``a``, or None if it does not fit the hierarchy."""
-        x = a.division
-        if a.slot == "province":
-            if p is None and c is None and d is None:
-                return x, c, d
-            return (p, c, d) if p is x and a.strength > 1 else None
-        if a.slot == "city":
-            if c is None and d is None:
-                if p is None or x.province_code == p.code:
-                    return p, x, d
-                return None
-            return (p, c, d) if c is x and a.strength > 1 else None
-        if d is None:
-            if (c is None or x.city_code == c.code) and (p is None or x.province_code == p.code):
-                return p, c, x
-            return None
-        return (p, c, d) if d is x and a.strength > 1 else None
 
     def complete(self, r: _Reading) -> _Region:
         p, c, d = r.province, r.city, r.district
@@ -289,22 +327,35 @@ class _Parser:
         return False
 
     def misplaced(self, s: str, pos: int, region: _Region) -> str | None:
-        """A full official city/district name right after the region that belongs elsewhere."""
+        """An official name right after the region that contradicts it (杭州市朝阳区)."""
+        if region.province is None:
+            return None
+        known = {x.code for x in region[:3] if isinstance(x, Division)}
         q = pos
-        while q < len(s) and s[q] in _SEPARATORS:
-            q += 1
-        for end, aliases in self.matcher.prefixes(s, q):
+        while True:
+            while q < len(s) and s[q] in _SEPARATORS:
+                q += 1
+            hits = self.matcher.prefixes(s, q)
+            # Skip names that only restate the region (浙江省杭州市 again after the fields).
+            again = [end for end, aliases in hits if all(a.division.code in known for a in aliases)]
+            if not again or (len(again) < len(hits) and hits[-1][0] > again[-1]):
+                break
+            q = again[-1]
+        for end, aliases in hits:
             if s.startswith(("街道", "镇", "乡"), end):  # 东区街道 is a street in 中山, no district
                 continue
             if s[q:end] in _GENERIC:
                 continue
             for a in aliases:
-                if a.strength < 3 or a.former is not None:
+                if a.strength < 3 or a.former is not None or a.division.code in known:
                     continue
-                if a.slot == "district" and region.district is None and region.city is not None:
+                if a.slot == "district" and region.district is None:
                     return DISTRICT_NOT_IN_CITY
-                if a.slot == "city" and region.city is None and region.province is not None:
+                if a.slot == "city" and region.city is None:
                     return CITY_NOT_IN_PROVINCE
+                # The detail names another place than the one read: typically a channel's
+                # region fields that disagree with the address line the buyer typed.
+                return REGION_CONFLICT
         return None
 
 
@@ -357,7 +408,8 @@ def _split_free_text(text: str, p: _Parser, guess_name: bool) -> _Parts:
         if phone is None:
             phone = found.group().strip()
         text = PHONE_IN_TEXT.sub(" ", text)
-    tokens = [t for t in (_COUNTRY_PREFIX.sub("", t) for t in _SPLIT.split(text)) if t]
+    parts = _SPLIT.split(text) if found or _SEPARATOR.search(text) else [text]
+    tokens = [t for t in (_COUNTRY_PREFIX.sub("", t) if t[:1] == "中" else t for t in parts) if t]
     if not tokens:
         return _Parts("", name, phone)
     if not guess_name or (len(tokens) == 1 and p.starts_region(tokens[0])):
@@ -393,6 +445,12 @@ def _split_free_text(text: str, p: _Parser, guess_name: bool) -> _Parts:
 # -- public API --------------------------------------------------------------------------------
 
 
+@lru_cache(maxsize=4096)
+def _reads_whole(field: str) -> bool:
+    """Is a structured field one region name (or a run of them), nothing else?"""
+    return _parser().best(field)[0][0].end == len(field)
+
+
 def _field(value: str | None) -> str | None:
     if value is None:
         return None
@@ -418,11 +476,11 @@ def parse_address(
     fields = [v for v in (_field(province), _field(city), _field(district)) if v]
     raw = _normalise(text) if text else ""
     parts = _split_free_text(raw, p, guess_name=not fields)
-    body = _COUNTRY_PREFIX.sub("", parts.address)
+    body = parts.address
 
     # Each structured field must be read whole; one we cannot read is ignored rather than
     # allowed to push the real detail line out of place.
-    known = [f for f in fields if p.best(f)[0][0].end == len(f)]
+    known = [f for f in fields if _reads_whole(f)]
     head = " ".join(known)
     s = f"{head} {body}" if head else body
     readings, regions = p.best(s)
@@ -436,8 +494,7 @@ def parse_address(
         region = regions[0]
         wrong = p.misplaced(s, pos, region)
         if wrong:
-            issues.append(wrong)
-            pos = _skip_name(p, s, pos)
+            issues.append(wrong)  # the contradicting name stays in the detail, as written
     if head and pos < len(head):
         pos = len(head)  # fields that contradict each other: the body still starts after them
 
@@ -500,14 +557,6 @@ def _common(regions: list[_Region]) -> _Region:
         lvl for lvl, x in levels if x is not None and all(lvl in r.completed for r in regions)
     )
     return _Region(prov, city, None, done)
-
-
-def _skip_name(p: _Parser, s: str, pos: int) -> int:
-    q = pos
-    while q < len(s) and s[q] in _SEPARATORS:
-        q += 1
-    hits = p.matcher.prefixes(s, q)
-    return hits[-1][0] if hits else pos
 
 
 def _street_override(idx: DivisionIndex, former: FormerName, street: str) -> Division | None:

@@ -244,7 +244,9 @@ def _strip_ethnic(stem: str) -> str:
         shorter = _ETHNIC_TAIL.sub("", stem)
         if shorter == stem:
             return stem
-        if not shorter:  # the name is the nationality itself: 东乡族自治县 → 东乡, 鄂温克族 → 鄂温克
+        if (
+            not shorter
+        ):  # the name is the nationality itself: 东乡族自治县 → 东乡, 鄂温克族 → 鄂温克
             return stem.removesuffix("族")
         if len(shorter) < 2:
             return stem

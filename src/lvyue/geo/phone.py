@@ -102,7 +102,6 @@ def _invalid(raw: str) -> PhoneResult:
     return PhoneResult(raw, False, None, None, None, INVALID_PHONE)
 
 
-@lru_cache(maxsize=65536)
 def check_phone(raw: str | None) -> PhoneResult:
     """Check one receiver phone as written by a buyer or a channel.
 
@@ -111,6 +110,9 @@ def check_phone(raw: str | None) -> PhoneResult:
     """
     if raw is None or not raw.strip():
         return PhoneResult(raw or "", False, None, None, None, MISSING_PHONE)
+    if len(raw) == 11 and raw.isascii() and raw.isdigit():  # the common case, kept cheap
+        kind, number = _classify(raw)
+        return PhoneResult(raw, True, number, None, kind, None) if kind else _invalid(raw)
     text = unicodedata.normalize("NFKC", raw).strip()
     main, ext = text, None
     m = _EXT_TAIL.match(text)

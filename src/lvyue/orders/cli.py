@@ -18,6 +18,7 @@ from lvyue.orders import queries, service
 from lvyue.orders.holds import HOLD_REASONS
 
 app = typer.Typer(help="订单 / orders", no_args_is_help=True)
+customer_app = typer.Typer(help="客户 / customers", no_args_is_help=True)
 sku_app = typer.Typer(help="平台商品对应 / channel SKU mapping", no_args_is_help=True)
 
 
@@ -233,3 +234,28 @@ def ship_cmd(
     with open_uow(db) as uow:
         service.ship_order(uow, order_id, carrier_code=carrier, tracking_no=tracking)
     console.print(f"order {order_id} shipped with {carrier} {tracking}")
+
+
+@customer_app.command("show")
+def customer_show(customer_id: int, json_out: JsonOption = False, db: DbOption = None) -> None:
+    """A customer profile with its orders from every shop."""
+    with open_uow(db, readonly=True) as uow:
+        profile = queries.customer_profile(uow, customer_id)
+    if json_out:
+        print_json(profile)
+        return
+    console.print(
+        f"[bold]客户 {profile['id']}[/] {profile['display_name']}  订单 {profile['order_count']}  "
+        f"金额 ¥{profile['total_amount']}  ({', '.join(profile['identities'])})"
+    )
+    table = Table("id", "shop", "external_id", "status", "ordered_at", "amount")
+    for o in profile["orders"]:
+        table.add_row(
+            str(o["id"]),
+            o["shop"],
+            o["external_id"],
+            o["status"],
+            o["ordered_at"].isoformat(timespec="minutes"),
+            str(o["total_amount"]),
+        )
+    console.print(table)

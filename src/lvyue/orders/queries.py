@@ -11,6 +11,7 @@ from lvyue.catalog.models import Sku
 from lvyue.core.db import table_of
 from lvyue.core.errors import NotFound
 from lvyue.core.uow import UnitOfWork
+from lvyue.customers.models import Customer, CustomerIdentity
 from lvyue.inventory.models import Warehouse
 from lvyue.orders.models import Order, OrderHistory, OrderHold, OrderLine, Shop
 
@@ -21,6 +22,8 @@ HISTORY = table_of(OrderHistory)
 SHOP = table_of(Shop)
 WAREHOUSE = table_of(Warehouse)
 SKU = table_of(Sku)
+CUSTOMER = table_of(Customer)
+IDENTITY = table_of(CustomerIdentity)
 
 
 def _summaries(uow: UnitOfWork, rows: list[Any]) -> list[dict[str, Any]]:
@@ -112,3 +115,32 @@ def status_counts(uow: UnitOfWork) -> dict[str, int]:
 def hold_counts(uow: UnitOfWork) -> dict[str, int]:
     rows = uow.conn.execute(sa.select(HOLD.c.code, sa.func.count()).group_by(HOLD.c.code))
     return {code: int(n) for code, n in rows}
+
+
+def customer_profile(uow: UnitOfWork, customer_id: int) -> dict[str, Any]:
+    """A customer with every order across shops, newest first."""
+    row = uow.conn.execute(sa.select(CUSTOMER).where(CUSTOMER.c.id == customer_id)).first()
+    if row is None:
+        raise NotFound(f"customer {customer_id} does not exist", code="unknown_customer")
+    orders = uow.conn.execute(
+        sa.select(
+            ORDER.c.id,
+            SHOP.c.code.label("shop"),
+            SHOP.c.platform,
+            ORDER.c.external_id,
+            ORDER.c.status,
+            ORDER.c.ordered_at,
+            ORDER.c.total_amount,
+        )
+        .join(SHOP, SHOP.c.id == ORDER.c.shop_id)
+        .where(ORDER.c.customer_id == customer_id)
+        .order_by(ORDER.c.ordered_at.desc())
+    )
+    identities = uow.conn.execute(
+        sa.select(IDENTITY.c.kind, IDENTITY.c.value).where(IDENTITY.c.customer_id == customer_id)
+    )
+    return {
+        **dict(row._mapping),
+        "identities": [f"{i.kind}:{i.value}" for i in identities],
+        "orders": [dict(o._mapping) for o in orders],
+    }

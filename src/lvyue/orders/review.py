@@ -14,6 +14,7 @@ class LineFacts:
     sku_code: str
     sku_id: int | None
     quantity: int
+    refunding: bool = False
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,11 @@ def review(facts: OrderFacts) -> Verdict:
     unknown = sorted({ln.sku_code for ln in facts.lines if ln.sku_id is None})
     if unknown:
         verdict.holds["unknown_sku"] = "未匹配商品: " + ", ".join(unknown)
+    refunding = sorted({ln.sku_code for ln in facts.lines if ln.refunding})
+    if refunding:
+        verdict.holds["channel_refund"] = "退款处理中: " + ", ".join(refunding)
+    elif not facts.lines:
+        verdict.holds["channel_refund"] = "全部商品已退款"
     for code in facts.address_issues:
         verdict.holds.setdefault(code, "")
     return verdict

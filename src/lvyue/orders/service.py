@@ -401,9 +401,16 @@ def _apply_update(
     conn = uow.conn
     status = S(row.status)
     old_lines = conn.execute(
-        sa.select(LINE.c.sku_code, LINE.c.quantity).where(LINE.c.order_id == row.id)
+        sa.select(LINE.c.line_no, LINE.c.sku_code, LINE.c.quantity, LINE.c.refund_status)
+        .where(LINE.c.order_id == row.id)
+        .order_by(LINE.c.line_no)
     ).all()
     lines_changed = _lines_key(old_lines) != sorted((ln.sku, ln.quantity) for ln in o.lines)
+    # A line the buyer asks money back for must not ship while the refund is open.
+    new_refund = not lines_changed and any(
+        new.refund_status != "none" and old.refund_status == "none"
+        for old, new in zip(old_lines, o.lines, strict=False)
+    )
     old_receiver = (
         row.receiver_name,
         row.receiver_phone,
@@ -449,6 +456,8 @@ def _apply_update(
             intercept["address_changed"] = "发货中地址变更, 请拦截"
         if lines_changed:
             intercept["lines_changed"] = "发货中商品变更, 请拦截"
+        if new_refund:
+            intercept["channel_refund"] = "发货中买家申请退款, 请拦截"
         if intercept:
             _set_holds(uow, {row.id: intercept}, ts)
             _transition(uow, [Change(row.id, status, S.HELD, "拦截: " + ", ".join(intercept))], ts)
@@ -459,14 +468,23 @@ def _apply_update(
     if lines_changed:
         conn.execute(sa.delete(LINE).where(LINE.c.order_id == row.id))
         conn.execute(sa.insert(LINE), _line_rows(row.id, o, skus))
+    else:
+        conn.execute(
+            sa.update(LINE)
+            .where(LINE.c.order_id == row.id, LINE.c.line_no == sa.bindparam("no"))
+            .values(refund_status=sa.bindparam("rs")),
+            [{"no": i, "rs": ln.refund_status} for i, ln in enumerate(o.lines, start=1)],
+        )
     if o.status == "cancelled":
         _cancel(uow, [(row.id, status)], "平台已取消 / cancelled on the channel", ts)
         return
     target = initial_status(o.status)
     if status in HOLDS_STOCK or status is S.APPROVED:
-        if not (receiver_changed or lines_changed):
+        if not (receiver_changed or lines_changed or new_refund):
             return  # memo or message only: nothing to re-check
         reasons = {}
+        if new_refund:
+            reasons["channel_refund"] = "买家申请退款, 请处理后再审"
         if receiver_changed:
             reasons["address_changed"] = "审核后地址变更, 请确认"
         if lines_changed:
@@ -629,6 +647,7 @@ def process_orders(uow: UnitOfWork, *, after_id: int = 0, limit: int = 500) -> P
                 LINE.c.channel_sku_id,
                 LINE.c.name,
                 LINE.c.spec,
+                LINE.c.refund_status,
             )
             .where(LINE.c.order_id.in_(ids[i : i + IN_CHUNK]), LINE.c.refund_status != "refunded")
             .order_by(LINE.c.order_id, LINE.c.line_no)
@@ -644,6 +663,7 @@ def process_orders(uow: UnitOfWork, *, after_id: int = 0, limit: int = 500) -> P
                     ln.sku_code,
                     ln.sku_id if ln.sku_id is not None else found.get(ln.id),
                     ln.quantity,
+                    refunding=ln.refund_status == "refunding",
                 )
                 for ln in lines_by_order[o.id]
             ],
@@ -736,7 +756,12 @@ def process_orders(uow: UnitOfWork, *, after_id: int = 0, limit: int = 500) -> P
 
 
 def map_sku(
-    uow: UnitOfWork, *, shop_code: str, channel_sku: str, sku_code: str, channel_item: str | None = None
+    uow: UnitOfWork,
+    *,
+    shop_code: str,
+    channel_sku: str,
+    sku_code: str,
+    channel_item: str | None = None,
 ) -> int:
     """Map a channel's SKU code to ours for one shop, and attach it to the waiting lines of
     that shop's orders; returns how many lines were attached. The unknown_sku holds clear on
@@ -759,7 +784,11 @@ def map_sku(
     else:
         uow.conn.execute(
             sa.insert(MAPPING).values(
-                **key, sku_id=row.id, channel_item=channel_item, created_at=now(), created_by=uow.actor
+                **key,
+                sku_id=row.id,
+                channel_item=channel_item,
+                created_at=now(),
+                created_by=uow.actor,
             )
         )
     waiting = sa.select(ORDER.c.id).where(
