@@ -138,11 +138,11 @@ def catalog() -> list[DemoSku]:
                 350,
             )
     for ck, cn in {"WHITE": "白色", "BLACK": "黑色", "GREY": "灰色"}.items():
-        for size in range(36, 45):
+        for shoe in range(36, 45):
             add(
-                f"SHOE-{size}-{ck}",
+                f"SHOE-{shoe}-{ck}",
                 "缓震跑步鞋",
-                f"颜色:{cn};尺码:{size}",
+                f"颜色:{cn};尺码:{shoe}",
                 "鞋靴/运动鞋",
                 "329.00",
                 "120.00",
@@ -493,7 +493,7 @@ def orders(
         status = "unpaid" if roll < 0.05 else "cancelled" if roll < 0.06 else "paid"
         if rng.random() < 0.02:
             lines[0] = {**lines[0], "sku": f"OLD-{rng.randrange(100, 999)}"}  # delisted outer code
-        goods = sum(Decimal(ln["unit_price"]) * ln["quantity"] for ln in lines)
+        goods = sum(Decimal(str(ln["unit_price"])) * int(str(ln["quantity"])) for ln in lines)
         out.append(
             {
                 "external_id": f"{shop}-{created:%y%m%d}{i:07d}",

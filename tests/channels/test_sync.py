@@ -144,7 +144,9 @@ def push_now(engine, fake: FakeTaobao):
     client = httpx.Client(timeout=5)
 
     def factory(access: service.ShopAccess) -> TaobaoAdapter:
-        return TaobaoAdapter(access.credentials, client, sleep=lambda s: None, clock=lambda: fake.now)
+        return TaobaoAdapter(
+            access.credentials, client, sleep=lambda s: None, clock=lambda: fake.now
+        )
 
     try:
         return push(engine, factory)
@@ -160,8 +162,13 @@ def test_ship_back_and_stock_push_go_through_the_outbox(fake, shop, uow, engine)
     oid = by_ext(uow)[tid]["id"]
     with uow(actor="packer") as u:
         orders_service.ship_order(u, oid, carrier_code="sf", tracking_no="SF1234567890")
-        orders_service.map_sku(u, shop_code=shop, channel_sku="5000000001", sku_code="MUG-BLU",
-                               channel_item="680000000001")
+        orders_service.map_sku(
+            u,
+            shop_code=shop,
+            channel_sku="5000000001",
+            sku_code="MUG-BLU",
+            channel_item="680000000001",
+        )
         service.set_stock_rule(u, shop, StockRule(percent=100, buffer=0))
     with uow(readonly=True) as u:
         order = queries.get_order(u, oid)
@@ -185,7 +192,9 @@ def test_failed_push_is_retried_later_and_shown(fake, shop, uow, engine):
     pull(engine, fake, shop)
     process_all(uow)
     with uow() as u:
-        orders_service.ship_order(u, by_ext(uow)[tid]["id"], carrier_code="ZTO", tracking_no="ZT998877")
+        orders_service.ship_order(
+            u, by_ext(uow)[tid]["id"], carrier_code="ZTO", tracking_no="ZT998877"
+        )
     fake.rate_limit_next(50, http=True)
     _, report = push_now(engine, fake)
     assert (report.delivered, report.retrying) == (0, 1)

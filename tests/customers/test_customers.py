@@ -29,31 +29,42 @@ def test_phone_key(phone, key):
 
 
 def facts(platform: str, buyer: str | None, phone: str | None, amount: str = "10.00", day: int = 1):
-    return BuyerFacts(platform, buyer, "nick", phone, datetime(2026, 11, day, tzinfo=UTC), Decimal(amount))
+    return BuyerFacts(
+        platform, buyer, "nick", phone, datetime(2026, 11, day, tzinfo=UTC), Decimal(amount)
+    )
 
 
 def test_one_profile_per_buyer_across_shops(uow):
     setup_world(uow, skus={})
     with uow() as u:
-        ids = link_customers(u, [
-            facts("taobao", "b-1", "13800000001", "10.00", 3),
-            facts("jd", "j-9", "13800000001", "20.00", 1),  # same phone on another platform
-            facts("taobao", "b-1", None, "5.00", 5),  # same buyer, no phone
-            facts("douyin", "d-1", "17012345678-1234"),  # virtual number: a new profile
-            facts("manual", None, None),  # nothing to link by
-        ])
+        ids = link_customers(
+            u,
+            [
+                facts("taobao", "b-1", "13800000001", "10.00", 3),
+                facts("jd", "j-9", "13800000001", "20.00", 1),  # same phone on another platform
+                facts("taobao", "b-1", None, "5.00", 5),  # same buyer, no phone
+                facts("douyin", "d-1", "17012345678-1234"),  # virtual number: a new profile
+                facts("manual", None, None),  # nothing to link by
+            ],
+        )
     assert ids[0] == ids[1] == ids[2]
     assert ids[3] not in (None, ids[0])
     assert ids[4] is None
     with uow(readonly=True) as u:
-        row = u.conn.execute(sa.text(
-            "SELECT order_count, total_amount, first_order_at, last_order_at FROM customers_customer WHERE id = :i"
-        ), {"i": ids[0]}).one()
+        row = u.conn.execute(
+            sa.text(
+                "SELECT order_count, total_amount, first_order_at, last_order_at "
+                "FROM customers_customer WHERE id = :i"
+            ),
+            {"i": ids[0]},
+        ).one()
     assert row.order_count == 3 and row.total_amount == 3500
     with uow() as u:  # a later batch adds to the same profile and keeps first/last right
         assert link_customers(u, [facts("jd", "j-9", None, "1.00", 9)]) == [ids[0]]
-        row = u.conn.execute(sa.text(
-            "SELECT order_count, last_order_at FROM customers_customer WHERE id = :i"), {"i": ids[0]}).one()
+        row = u.conn.execute(
+            sa.text("SELECT order_count, last_order_at FROM customers_customer WHERE id = :i"),
+            {"i": ids[0]},
+        ).one()
     assert row.order_count == 4
 
 

@@ -149,12 +149,24 @@ def test_unknown_channel_sku_is_held_until_mapped_and_specs_match(uow):
     assert spec_key("颜色:白色;尺码:M") == spec_key("白色 M码") == spec_key("M;白")
     setup_world(uow, skus={"A": {"HZ": 5}})
     with uow() as u:
-        import_catalog(u, [(2, sku_row("TEE-M-W", name="纯棉T恤", spec="颜色:白色;尺码:M")),
-                           (3, sku_row("TEE-L-W", name="纯棉T恤", spec="颜色:白色;尺码:L"))])
+        import_catalog(
+            u,
+            [
+                (2, sku_row("TEE-M-W", name="纯棉T恤", spec="颜色:白色;尺码:M")),
+                (3, sku_row("TEE-L-W", name="纯棉T恤", spec="颜色:白色;尺码:L")),
+            ],
+        )
         inventory.adjust_stock(u, sku_code="TEE-M-W", warehouse_code="HZ", quantity=3, reason="in")
     by_spec = canonical("SPEC", [("", 1)])
-    by_spec["lines"] = [{"sku": "tb-889", "quantity": 1, "unit_price": "59.00",
-                         "name": "【双11】纯棉T恤 男女同款", "spec": "白色 M码"}]
+    by_spec["lines"] = [
+        {
+            "sku": "tb-889",
+            "quantity": 1,
+            "unit_price": "59.00",
+            "name": "【双11】纯棉T恤 男女同款",
+            "spec": "白色 M码",
+        }
+    ]
     import_dicts(uow, [by_spec, canonical("OUTER", [("OLD-CODE-1", 2)])])
     process_all(uow)
     got = orders_by_ext(uow)

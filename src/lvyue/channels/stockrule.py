@@ -27,10 +27,12 @@ class StockRule:
         if buffer < 0:
             raise ValueError("buffer must not be negative")
         whs = data.get("warehouses") or ()
+        if not isinstance(whs, list | tuple):
+            raise ValueError("warehouses must be a list of warehouse codes")
         return cls(
             percent,
             buffer,
-            tuple(str(w) for w in whs),  # type: ignore[union-attr]
+            tuple(str(w) for w in whs),
             None if maximum is None else int(str(maximum)),
         )
 

@@ -43,13 +43,13 @@ def link_customers(uow: UnitOfWork, facts: Sequence[BuyerFacts]) -> list[int | N
     result: list[int | None] = []
     stats: dict[int, _Counts] = {}
     new_identities: list[dict[str, object]] = []
-    for f, (b, p) in zip(facts, keys, strict=True):
-        if b is None and p is None:
+    for f, (bk, pk) in zip(facts, keys, strict=True):
+        if bk is None and pk is None:
             result.append(None)
             continue
-        cid = known.get(b) if b else None
-        if cid is None and p:
-            cid = known.get(p)
+        cid = known.get(bk) if bk else None
+        if cid is None and pk:
+            cid = known.get(pk)
         if cid is None:
             res = uow.conn.execute(
                 sa.insert(CUSTOMER).values(
@@ -62,7 +62,7 @@ def link_customers(uow: UnitOfWork, facts: Sequence[BuyerFacts]) -> list[int | N
             )
             assert res.inserted_primary_key is not None
             cid = int(res.inserted_primary_key[0])
-        for key in (b, p):
+        for key in (bk, pk):
             if key and key not in known:
                 known[key] = cid
                 new_identities.append({"kind": key[0], "value": key[1], "customer_id": cid})

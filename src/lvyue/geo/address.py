@@ -412,22 +412,17 @@ def _split_free_text(text: str, p: _Parser, guess_name: bool) -> _Parts:
     tokens = [t for t in (_COUNTRY_PREFIX.sub("", t) if t[:1] == "中" else t for t in parts) if t]
     if not tokens:
         return _Parts("", name, phone)
-    if not guess_name or (len(tokens) == 1 and p.starts_region(tokens[0])):
+    if not guess_name or len(tokens) == 1:  # a glued name is looked for only if needed
         return _Parts(" ".join(tokens), name, phone)
-    if len(tokens) == 1 and not _NAME.match(tokens[0]):
-        return _Parts(tokens[0], name, phone)
     first = None
     for i, tok in enumerate(tokens):
         if p.starts_region(tok):
             first = i
             break
-        # A name glued to the address: 张三广东省深圳市...
-        for k in (2, 3, 4):
-            if len(tok) > k + 1 and _is_name(tok[:k]) and p.starts_region(tok[k:]):
-                tokens[i : i + 1] = [tok[:k], tok[k:]]
-                first = i + 1
-                break
-        if first is not None:
+        glued = _glued_name(tok, p)
+        if glued:
+            tokens[i : i + 1] = [glued, tok[len(glued) :]]
+            first = i + 1
             break
     if first is None:
         if name is None and len(tokens) > 1 and _is_name(tokens[0]):
@@ -440,6 +435,14 @@ def _split_free_text(text: str, p: _Parser, guess_name: bool) -> _Parts:
     if name is None and len(body) > 1 and _is_name(body[-1]) and not p.starts_region(body[-1]):
         name = body.pop()
     return _Parts(" ".join(body), name, phone)
+
+
+def _glued_name(token: str, p: _Parser) -> str | None:
+    """The receiver's name written straight before the region: 张三广东省深圳市..."""
+    for k in (2, 3, 4):
+        if len(token) > k + 1 and _is_name(token[:k]) and p.starts_region(token[k:]):
+            return token[:k]
+    return None
 
 
 # -- public API --------------------------------------------------------------------------------
@@ -485,6 +488,13 @@ def parse_address(
     s = f"{head} {body}" if head else body
     readings, regions = p.best(s)
     pos = readings[0].end
+    name = parts.name
+    if pos == 0 and not fields and name is None:
+        glued = _glued_name(body, p)
+        if glued:
+            name, s = glued, body[len(glued) :]
+            readings, regions = p.best(s)
+            pos = readings[0].end
 
     issues: list[str] = []
     if len(regions) > 1:
@@ -534,7 +544,7 @@ def parse_address(
         district=district_div.name if district_div else None,
         street=street,
         detail=detail,
-        name=parts.name,
+        name=name,
         phone=(checked.number if checked.valid else checked.raw) if checked else None,
         extension=checked.extension if checked else None,
         completed=region.completed,

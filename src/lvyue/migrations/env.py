@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from alembic import context
 from sqlalchemy import engine_from_config, pool
+from sqlalchemy.engine import Connection
 
 from lvyue.bootstrap import metadata
 
 config = context.config
 
 
-def run(connection: object) -> None:
+def run(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=metadata,
