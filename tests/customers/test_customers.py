@@ -66,6 +66,14 @@ def test_one_profile_per_buyer_across_shops(uow):
             {"i": ids[0]},
         ).one()
     assert row.order_count == 4
+    assert str(row.last_order_at).startswith("2026-11-09")
+    with uow() as u:  # an older order moves first_order_at back, not last_order_at
+        link_customers(u, [facts("jd", "j-9", None, "1.00", 1)])
+        first, last = u.conn.execute(
+            sa.text("SELECT first_order_at, last_order_at FROM customers_customer WHERE id = :i"),
+            {"i": ids[0]},
+        ).one()
+    assert str(first).startswith("2026-11-01") and str(last).startswith("2026-11-09")
 
 
 def test_imported_orders_are_linked_to_customers(uow):

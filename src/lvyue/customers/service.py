@@ -10,7 +10,7 @@ from decimal import Decimal
 import sqlalchemy as sa
 
 from lvyue.core.clock import now
-from lvyue.core.db import table_of
+from lvyue.core.db import Money, UTCDateTime, table_of
 from lvyue.core.uow import UnitOfWork
 from lvyue.customers.identity import BuyerFacts, buyer_key, phone_key
 from lvyue.customers.models import Customer, CustomerIdentity
@@ -39,57 +39,88 @@ def link_customers(uow: UnitOfWork, facts: Sequence[BuyerFacts]) -> list[int | N
             )
             known.update({(kind, v): cid for v, cid in rows})
 
-    ts = now()
-    result: list[int | None] = []
+    # Assign every fact a customer: a known one, or a new one numbered -1, -2, ... until the
+    # batch insert below gives it a real id. Identities seen earlier in the batch count too.
+    result: list[int] = []
     stats: dict[int, _Counts] = {}
-    new_identities: list[dict[str, object]] = []
+    new_identities: list[tuple[tuple[str, str], int]] = []
+    new_names: dict[int, str] = {}
     for f, (bk, pk) in zip(facts, keys, strict=True):
         if bk is None and pk is None:
-            result.append(None)
+            result.append(0)
             continue
         cid = known.get(bk) if bk else None
         if cid is None and pk:
             cid = known.get(pk)
         if cid is None:
-            res = uow.conn.execute(
-                sa.insert(CUSTOMER).values(
-                    display_name=(f.nick or "")[:100],
-                    order_count=0,
-                    total_amount=Decimal("0.00"),
-                    tags=[],
-                    created_at=ts,
-                )
-            )
-            assert res.inserted_primary_key is not None
-            cid = int(res.inserted_primary_key[0])
+            cid = -(len(new_names) + 1)
+            new_names[cid] = (f.nick or "")[:100]
         for key in (bk, pk):
             if key and key not in known:
                 known[key] = cid
-                new_identities.append({"kind": key[0], "value": key[1], "customer_id": cid})
+                new_identities.append((key, cid))
         stats.setdefault(cid, _Counts(first=f.ordered_at, last=f.ordered_at)).add(f)
         result.append(cid)
+
+    ts = now()
+    real: dict[int, int] = {}
+    if new_names:
+        temp = list(new_names)
+        ids = (
+            uow.conn.execute(
+                sa.insert(CUSTOMER).returning(CUSTOMER.c.id, sort_by_parameter_order=True),
+                [
+                    {
+                        "display_name": new_names[t],
+                        "order_count": stats[t].orders,
+                        "total_amount": stats[t].amount,
+                        "first_order_at": stats[t].first,
+                        "last_order_at": stats[t].last,
+                        "tags": [],
+                        "created_at": ts,
+                    }
+                    for t in temp
+                ],
+            )
+            .scalars()
+            .all()
+        )
+        real = dict(zip(temp, ids, strict=True))
     if new_identities:
-        uow.conn.execute(sa.insert(IDENTITY), new_identities)
-    for cid, c in stats.items():
+        uow.conn.execute(
+            sa.insert(IDENTITY),
+            [
+                {"kind": k, "value": v, "customer_id": real.get(c, c)}
+                for (k, v), c in new_identities
+            ],
+        )
+    existing = [(cid, c) for cid, c in stats.items() if cid > 0]
+    if existing:
+        first = sa.bindparam("first", type_=UTCDateTime())
+        last = sa.bindparam("last", type_=UTCDateTime())
         uow.conn.execute(
             sa.update(CUSTOMER)
-            .where(CUSTOMER.c.id == cid)
+            .where(CUSTOMER.c.id == sa.bindparam("cid"))
             .values(
-                order_count=CUSTOMER.c.order_count + c.orders,
-                total_amount=CUSTOMER.c.total_amount + c.amount,
+                order_count=CUSTOMER.c.order_count + sa.bindparam("n"),
+                total_amount=CUSTOMER.c.total_amount + sa.bindparam("amount", type_=Money()),
                 first_order_at=sa.case(
-                    (CUSTOMER.c.first_order_at.is_(None), c.first),
-                    (CUSTOMER.c.first_order_at > c.first, c.first),
+                    (CUSTOMER.c.first_order_at.is_(None), first),
+                    (CUSTOMER.c.first_order_at > first, first),
                     else_=CUSTOMER.c.first_order_at,
                 ),
                 last_order_at=sa.case(
-                    (CUSTOMER.c.last_order_at.is_(None), c.last),
-                    (CUSTOMER.c.last_order_at < c.last, c.last),
+                    (CUSTOMER.c.last_order_at.is_(None), last),
+                    (CUSTOMER.c.last_order_at < last, last),
                     else_=CUSTOMER.c.last_order_at,
                 ),
-            )
+            ),
+            [
+                {"cid": cid, "n": c.orders, "amount": c.amount, "first": c.first, "last": c.last}
+                for cid, c in existing
+            ],
         )
-    return result
+    return [real.get(cid, cid) or None for cid in result]
 
 
 @dataclass

@@ -92,7 +92,7 @@ _SEPARATORS = frozenset(" ,;|/、\t\n\r")
 _SPLIT = re.compile(r"[\s,;|/、]+")
 _SEPARATOR = re.compile(r"[\s,;|/、]")
 _EXTRA = str.maketrans({"\u3000": " ", "\u200b": None, "\ufeff": None, "【": "[", "】": "]"})
-_COUNTRY_PREFIX = re.compile(r"^(?:中华人民共和国|中国大陆|中国)[\s,]*")
+_COUNTRY_PREFIX = re.compile(r"中华人民共和国|中国大陆|中国")
 
 # A road word right after a name makes the name part of a road (中山路, 南京东路, 北京西路).
 _ROAD_AFTER = re.compile(r"[东西南北中]?(?:路|街|大街|大道|道|巷|弄|胡同|里|桥|门|广场|公园)")
@@ -128,6 +128,8 @@ _GENERIC = frozenset({"城区", "郊区", "矿区", "东区", "西区", "南区"
 _PLACEHOLDERS = frozenset(
     {"市辖区", "县", "省直辖县级行政区划", "自治区直辖县级行政区划", "省直辖县级行政单位", "直辖县"}
 )
+# The same, written inline between region names (北京市市辖区朝阳区): skipped while reading.
+_FILLERS = ("市辖区", "省直辖县级行政区划", "自治区直辖县级行政区划", "省直辖县级行政单位")
 
 
 def _normalise(text: str) -> str:
@@ -147,7 +149,6 @@ def _clean(text: str) -> str | None:
 # -- region reading ----------------------------------------------------------------------------
 
 
-_LEVEL = {"province": 0, "city": 1, "district": 2}
 # Longest run of region names read: three levels, each possibly restated (北京 北京市 朝阳区
 # after structured fields). Also bounds the search on hostile input (北京北京北京...).
 _MAX_TOKENS = 8
@@ -162,6 +163,12 @@ class _Reading(NamedTuple):
     former: FormerName | None
 
 
+# A point of the search: (pos, weak, province, city, district, former, whole, depth).
+_State = tuple[
+    int, int, Division | None, Division | None, Division | None, FormerName | None, bool, int
+]
+
+
 class _Region(NamedTuple):
     province: Division | None
     city: Division | None
@@ -173,9 +180,9 @@ class _Parser:
     def __init__(self, idx: DivisionIndex) -> None:
         self.idx = idx
         self.matcher = NameMatcher(idx.aliases)
+        self._first_chars = frozenset(name[0] for name in idx.aliases)
         # For each name, the (division, slot) pairs it stands for, keyed by the identity of its
         # alias tuple: lets _options see in one set lookup that 广东 says nothing 广东省 doesn't.
-        self._first_chars = frozenset(name[0] for name in idx.aliases)
         self._meaning = {
             id(aliases): frozenset((a.division.code, a.slot) for a in aliases)
             for aliases in idx.aliases.values()
@@ -224,8 +231,16 @@ class _Parser:
         return pos < len(s) and s[pos] in self._first_chars and bool(self.matcher.prefixes(s, pos))
 
     # All readings of the run of region names starting at ``start``; each prefix of a reading is
-    # a reading too, so the caller can choose how far the region goes.
-    def readings(self, s: str, start: int) -> list[_Reading]:
+    # a reading too, so the caller can choose how far the region goes. ``resume`` continues from
+    # states saved by an earlier call (``frontier``: the states that reached that position).
+    def readings(
+        self,
+        s: str,
+        start: int = 0,
+        *,
+        resume: tuple[_State, ...] = (),
+        frontier: list[_State] | None = None,
+    ) -> list[_Reading]:
         out: list[_Reading] = []
         n = len(s)
         memo: dict[int, list[tuple[int, Alias]]] = {}
@@ -243,11 +258,15 @@ class _Parser:
         ) -> None:
             if whole:
                 out.append(_Reading(pos, weak, p, c, d, former))
+            if frontier is not None and pos == n:
+                frontier.append((pos, weak, p, c, d, former, whole, depth))
             if depth == _MAX_TOKENS:
                 return
             q = pos
             while q < n and s[q] in _SEPARATORS:
                 q += 1
+            if q < n and s[q] in "市省自" and s.startswith(_FILLERS, q):
+                q = next(q + len(f) for f in _FILLERS if s.startswith(f, q))
             opts = memo.get(q)
             if opts is None:
                 opts = memo[q] = options(s, q)
@@ -275,12 +294,16 @@ class _Parser:
                     if (c is None or x.city_code == c.code) and (
                         p is None or x.province_code == p.code
                     ):
-                        walk(end, weak + (a.strength == 1), p, c, x, a.former or former, True,
-                             depth + 1)  # fmt: skip
+                        w = weak + (a.strength == 1)
+                        walk(end, w, p, c, x, a.former or former, True, depth + 1)
                 elif d is x and a.strength > 1:
                     walk(end, weak, p, c, d, former, True, depth + 1)
 
-        walk(start, 0, None, None, None, None, True, 0)
+        if resume:
+            for state in resume:
+                walk(*state)
+        else:
+            walk(start, 0, None, None, None, None, True, 0)
         return out
 
     def complete(self, r: _Reading) -> _Region:
@@ -303,9 +326,19 @@ class _Parser:
             done.append("province")
         return _Region(p, c, d, tuple(done))
 
-    def best(self, s: str, start: int = 0) -> tuple[list[_Reading], list[_Region]]:
-        """The readings that cover the most text, and their distinct completed regions."""
-        rs = self.readings(s, start)
+    def best(self, s: str, head: str = "") -> tuple[list[_Reading], list[_Region]]:
+        """The readings that cover the most text, and their distinct completed regions.
+
+        ``head`` is the structured fields, already at the start of ``s``: their readings are
+        the same for every order from the same place, so they are computed once and reused.
+        """
+        if head:
+            head_readings, frontier = _head_readings(head)
+            rs = list(head_readings)
+            if frontier:
+                rs += self.readings(s, resume=frontier)
+        else:
+            rs = self.readings(s)
         top = max((r.end, -r.weak) for r in rs)
         chosen = [r for r in rs if (r.end, -r.weak) == top]
         regions: dict[tuple[str | None, ...], _Region] = {}
@@ -364,6 +397,18 @@ def _parser() -> _Parser:
     return _Parser(index())
 
 
+@lru_cache(maxsize=4096)
+def _head_readings(head: str) -> tuple[tuple[_Reading, ...], tuple[_State, ...]]:
+    """Readings of the structured fields alone, and the states that reached their end.
+
+    Fields are joined by spaces and followed by one, and no name contains a space, so nothing
+    after the fields changes how they are read: reusing this for every order is exact.
+    """
+    frontier: list[_State] = []
+    found = _parser().readings(head, frontier=frontier)
+    return tuple(found), tuple(frontier)
+
+
 # -- free text ---------------------------------------------------------------------------------
 
 
@@ -386,7 +431,12 @@ def _split_labels(text: str) -> tuple[str, str, str | None, str | None]:
         label = m.group(1)
         if label in _NAME_LABELS:
             first, _, more = value.strip(" ,;").partition(" ")
-            name = name or _clean(first.split(",")[0])
+            first = first.split(",")[0]
+            glued = PHONE_IN_TEXT.search(first)  # 收货人:李四13900001111
+            if glued:
+                phone = phone or glued.group()
+                first = first[: glued.start()]
+            name = name or _clean(first)
             rest.append(more)
         elif label in _PHONE_LABELS:
             phone = phone or _clean(value)
@@ -409,7 +459,7 @@ def _split_free_text(text: str, p: _Parser, guess_name: bool) -> _Parts:
             phone = found.group().strip()
         text = PHONE_IN_TEXT.sub(" ", text)
     parts = _SPLIT.split(text) if found or _SEPARATOR.search(text) else [text]
-    tokens = [t for t in (_COUNTRY_PREFIX.sub("", t) if t[:1] == "中" else t for t in parts) if t]
+    tokens = [t for t in (_strip_country(t, p) if t[:1] == "中" else t for t in parts) if t]
     if not tokens:
         return _Parts("", name, phone)
     if not guess_name or len(tokens) == 1:  # a glued name is looked for only if needed
@@ -435,6 +485,14 @@ def _split_free_text(text: str, p: _Parser, guess_name: bool) -> _Parts:
     if name is None and len(body) > 1 and _is_name(body[-1]) and not p.starts_region(body[-1]):
         name = body.pop()
     return _Parts(" ".join(body), name, phone)
+
+
+def _strip_country(token: str, p: _Parser) -> str:
+    """中国广东省... → 广东省...; 中国 alone → nothing; 中国银行大厦 stays as it is."""
+    m = _COUNTRY_PREFIX.match(token)
+    if m and (m.end() == len(token) or p.starts_region(token[m.end() :])):
+        return token[m.end() :]
+    return token
 
 
 def _glued_name(token: str, p: _Parser) -> str | None:
@@ -486,7 +544,7 @@ def parse_address(
     known = [f for f in fields if _reads_whole(f)]
     head = " ".join(known)
     s = f"{head} {body}" if head else body
-    readings, regions = p.best(s)
+    readings, regions = p.best(s, head)
     pos = readings[0].end
     name = parts.name
     if pos == 0 and not fields and name is None:

