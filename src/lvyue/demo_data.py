@@ -381,7 +381,7 @@ ADDRESSES = [
     ("上海市", "上海市", "浦东新区", "世纪大道100号"),
     ("上海市", "上海市", "静安区", "南京西路1266号"),
     ("江苏省", "南京市", "鼓楼区", "中山北路30号"),
-    ("江苏省", "苏州市", "工业园区", "星湖街328号"),
+    ("江苏省", "苏州市", "吴中区", "星湖街328号"),
     ("江苏省", "无锡市", "梁溪区", "人民中路139号"),
     ("安徽省", "合肥市", "蜀山区", "长江西路130号"),
     ("广东省", "深圳市", "南山区", "深南大道10000号"),
@@ -418,6 +418,14 @@ ADDRESSES = [
     ("西藏自治区", "拉萨市", "城关区", "北京中路48号"),
 ]
 
+# What buyers really type now and then: each is held with a reason an operator can fix.
+BAD_ADDRESSES = [
+    (None, None, None, "朝阳区建国路88号"),  # two 朝阳区 in China: ambiguous
+    ("浙江省", "杭州市", "西湖区", ""),  # no street and number
+    ("广东省", "广州市", "南山区", "科技园科苑路15号"),  # 南山区 is in 深圳
+    ("四川省", "成都市", None, "天府大道北段1700号"),  # no district
+]
+
 SURNAMES = (
     "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林高罗郑梁"
     "谢宋唐许韩冯邓曹彭曾萧田董潘袁蔡蒋余于杜叶程魏苏吕丁任沈姚卢"
@@ -443,9 +451,12 @@ MESSAGES = ["", "", "", "", "请尽快发货", "麻烦帮忙包装成礼物, 谢
 
 
 def _receiver(rng: random.Random) -> dict[str, Any]:
-    province, city, district, detail = rng.choice(ADDRESSES)
+    roll = rng.random()
+    province, city, district, detail = rng.choice(BAD_ADDRESSES if roll < 0.02 else ADDRESSES)
     name = rng.choice(SURNAMES) + "".join(rng.choice(GIVEN) for _ in range(rng.choice((1, 2))))
     phone = rng.choice(MOBILE_PREFIXES) + f"{rng.randrange(10**8):08d}"
+    if 0.02 <= roll < 0.03:
+        phone = phone[:-1]  # a digit short
     return {
         "name": name,
         "phone": phone,
@@ -491,8 +502,9 @@ def orders(
             )
         roll = rng.random()
         status = "unpaid" if roll < 0.05 else "cancelled" if roll < 0.06 else "paid"
-        if rng.random() < 0.02:
-            lines[0] = {**lines[0], "sku": f"OLD-{rng.randrange(100, 999)}"}  # delisted outer code
+        if rng.random() < 0.02:  # a delisted product still listed on the channel
+            lines[0] = {**lines[0], "sku": f"OLD-{rng.randrange(100, 999)}", "name": "旧款(已下架)",
+                        "spec": "默认"}
         goods = sum(Decimal(str(ln["unit_price"])) * int(str(ln["quantity"])) for ln in lines)
         out.append(
             {

@@ -166,3 +166,19 @@ def test_never_raises_and_only_known_codes(text: str) -> None:
 def test_hostile_repetition_is_bounded() -> None:
     r = parse_address("北京" * 500)
     assert r.province == "北京市"
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.one_of(st.none(), _REGIONS, st.text(max_size=4)),
+    st.one_of(st.none(), _REGIONS, st.text(max_size=4)),
+    st.one_of(st.none(), _REGIONS, st.text(max_size=4)),
+    st.lists(st.one_of(_REGIONS, st.text(max_size=8)), max_size=4).map("".join),
+)
+def test_structured_never_raises(
+    province: str | None, city: str | None, district: str | None, text: str
+) -> None:
+    first = parse_address(text, province=province, city=city, district=district)
+    again = parse_address(text, province=province, city=city, district=district)  # cached head
+    assert first == again
+    assert set(first.issues) <= set(ISSUE_ORDER)

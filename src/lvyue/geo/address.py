@@ -448,6 +448,13 @@ def _split_labels(text: str) -> tuple[str, str, str | None, str | None]:
 
 
 def _split_free_text(text: str, p: _Parser, guess_name: bool) -> _Parts:
+    """Take the receiver's name and phone out of a pasted line; what is left is the address.
+
+    Labelled parts (收货人:, 电话:, 地址:) are taken as labelled. Otherwise the phone is found
+    by its shape, and the name is a short, name-shaped token before the region (or the last
+    token after the address). Other tokens before the region (顺丰到付) are dropped: the raw
+    text is kept with the order anyway. With structured fields, no name is guessed.
+    """
     name: str | None = None
     phone: str | None = None
     rest = ""

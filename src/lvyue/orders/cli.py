@@ -259,3 +259,29 @@ def customer_show(customer_id: int, json_out: JsonOption = False, db: DbOption =
             str(o["total_amount"]),
         )
     console.print(table)
+
+
+@app.command("fix-address")
+def fix_address_cmd(
+    order_id: int,
+    text: Annotated[
+        str | None, typer.Argument(help="corrected address (free text or detail)")
+    ] = None,
+    province: Annotated[str | None, typer.Option(help="e.g. 浙江省")] = None,
+    city: Annotated[str | None, typer.Option(help="e.g. 杭州市")] = None,
+    district: Annotated[str | None, typer.Option(help="e.g. 西湖区")] = None,
+    phone: Annotated[str | None, typer.Option(help="corrected phone")] = None,
+    db: DbOption = None,
+) -> None:
+    """Correct a held order's address or phone; it is checked again and, if clean, reviewed."""
+    with open_uow(db) as uow:
+        issues = service.fix_address(
+            uow, order_id, text=text, province=province, city=city, district=district, phone=phone
+        )
+    if issues:
+        console.print(f"order {order_id}: still {', '.join(issues)}", style="yellow")
+        raise typer.Exit(1)
+    report = run_pipeline(db, progress=False)
+    with open_uow(db, readonly=True) as uow:
+        status = queries.get_order(uow, order_id)["status"]
+    console.print(f"order {order_id}: address fixed; now {status} (allocated {report.allocated})")

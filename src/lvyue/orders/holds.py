@@ -22,6 +22,14 @@ HOLD_REASONS: dict[str, HoldReason] = {
         HoldReason("unknown_region", "地址无法识别", "province/city not recognised", False),
         HoldReason("ambiguous_region", "地址有歧义", "region name is ambiguous", False),
         HoldReason("missing_district", "缺少区县", "district missing", False),
+        HoldReason("missing_city", "缺少城市", "city missing", False),
+        HoldReason(
+            "city_not_in_province", "城市与省份不符", "city belongs to another province", False
+        ),
+        HoldReason(
+            "region_conflict", "省市区互相矛盾", "region fields contradict each other", False
+        ),
+        HoldReason("missing_phone", "缺少电话", "receiver phone missing", False),
         HoldReason(
             "district_not_in_city", "区县与城市不符", "district belongs to another city", False
         ),
@@ -35,3 +43,19 @@ HOLD_REASONS: dict[str, HoldReason] = {
 }
 
 AUTO_RECHECK = frozenset(c for c, r in HOLD_REASONS.items() if r.auto_recheck)
+
+ADDRESS_HOLDS = frozenset(
+    {
+        "unknown_region",
+        "ambiguous_region",
+        "missing_district",
+        "missing_city",
+        "district_not_in_city",
+        "city_not_in_province",
+        "region_conflict",
+        "missing_detail",
+        "invalid_phone",
+        "missing_phone",
+        "address_changed",
+    }
+)

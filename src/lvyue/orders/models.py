@@ -61,6 +61,8 @@ class Order(Base):
     addr_detail: Mapped[str | None] = mapped_column(sa.String(300))
     phone_number: Mapped[str | None] = mapped_column(sa.String(20))
     phone_extension: Mapped[str | None] = mapped_column(sa.String(10))
+    # Issue codes from address and phone checks; review turns them into hold reasons.
+    address_issues: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
 
     currency: Mapped[str] = mapped_column(sa.String(3), default="CNY")
     goods_amount: Mapped[Decimal] = mapped_column(Money, default=Decimal("0.00"))

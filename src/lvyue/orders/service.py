@@ -20,7 +20,7 @@ from pydantic import ValidationError as PydanticError
 from lvyue.catalog.models import BundleComponent, Sku
 from lvyue.core.clock import now
 from lvyue.core.db import table_of
-from lvyue.core.errors import NotFound, ValidationError
+from lvyue.core.errors import InvalidTransition, NotFound, ValidationError
 from lvyue.core.uow import UnitOfWork
 from lvyue.customers.identity import BuyerFacts
 from lvyue.customers.service import link_customers
@@ -29,9 +29,10 @@ from lvyue.inventory import service as inventory
 from lvyue.inventory.models import Warehouse
 from lvyue.orders.canonical import CanonicalLine, CanonicalOrder
 from lvyue.orders.events import OrderShipped
-from lvyue.orders.holds import AUTO_RECHECK
+from lvyue.orders.holds import ADDRESS_HOLDS, AUTO_RECHECK
 from lvyue.orders.lifecycle import HOLDS_STOCK, ORDER_LIFECYCLE, OrderStatus, initial_status
 from lvyue.orders.models import Order, OrderHistory, OrderHold, OrderLine, Shop, SkuMapping
+from lvyue.orders.normalise import fixed_receiver, normalise_receiver
 from lvyue.orders.review import LineFacts, OrderFacts, expand_demand, review
 from lvyue.orders.skus import LineRef, resolve_lines
 
@@ -235,6 +236,7 @@ def _order_values(o: CanonicalOrder, digest: str, ts: datetime) -> dict[str, Any
         "buyer_message": o.buyer_message,
         "seller_memo": o.seller_memo,
         "tags": o.tags,
+        **normalise_receiver(o.receiver),
     }
 
 
@@ -583,7 +585,7 @@ def _candidates(uow: UnitOfWork, after_id: int, limit: int) -> list[Any]:
         HOLD.c.order_id == ORDER.c.id, HOLD.c.code.not_in(sorted(AUTO_RECHECK))
     )
     stmt = (
-        sa.select(ORDER.c.id, ORDER.c.status, ORDER.c.shop_id)
+        sa.select(ORDER.c.id, ORDER.c.status, ORDER.c.shop_id, ORDER.c.address_issues)
         .where(
             ORDER.c.id > after_id,
             ORDER.c.status.in_([S.PENDING_REVIEW.value, S.HELD.value]),
@@ -667,6 +669,7 @@ def process_orders(uow: UnitOfWork, *, after_id: int = 0, limit: int = 500) -> P
                 )
                 for ln in lines_by_order[o.id]
             ],
+            address_issues=tuple(o.address_issues or ()),
         )
         for o in orders
     }
@@ -845,3 +848,78 @@ def ship_order(uow: UnitOfWork, order_id: int, *, carrier_code: str, tracking_no
     )
     # The whole order ships as one parcel here; split parcels come with the warehouse flow.
     uow.publish(OrderShipped(order_id, row.shop_id, row.external_id, carrier_code, tracking_no))
+
+
+# --------------------------------------------------------------------------- address fixes
+
+
+def fix_address(
+    uow: UnitOfWork,
+    order_id: int,
+    *,
+    text: str | None = None,
+    province: str | None = None,
+    city: str | None = None,
+    district: str | None = None,
+    phone: str | None = None,
+) -> list[str]:
+    """An operator's correction of the receiver: parsed and checked like an import (the
+    buyer's original stays untouched). Address holds are replaced by what the new address
+    still lacks; with none left the order goes back to review. Returns the remaining issues."""
+    if not any((text, province, city, district, phone)):
+        raise ValidationError("address", "give the corrected address text, region fields or phone")
+    row = uow.conn.execute(sa.select(ORDER).where(ORDER.c.id == order_id)).first()
+    if row is None:
+        raise NotFound(f"order {order_id} does not exist", code="unknown_order")
+    status = S(row.status)
+    if status not in (S.PENDING_PAYMENT, S.PENDING_REVIEW, S.HELD):
+        raise InvalidTransition(
+            f"order {order_id} is {status.value}: the address can only be fixed before approval",
+            current=status.value,
+        )
+    if text is None and not any((province, city, district)):  # phone only: keep the address
+        text, province, city, district = (
+            row.addr_detail,
+            row.addr_province,
+            row.addr_city,
+            row.addr_district,
+        )
+        if row.addr_street and text and not text.startswith(row.addr_street):
+            text = row.addr_street + text
+    fixed = fixed_receiver(
+        text,
+        province=province,
+        city=city,
+        district=district,
+        phone=phone or row.phone_number or row.receiver_phone,
+    )
+    ts = now()
+    uow.conn.execute(sa.update(ORDER).where(ORDER.c.id == order_id).values(**fixed, updated_at=ts))
+    holds = {
+        h.code: h.detail
+        for h in uow.conn.execute(sa.select(HOLD).where(HOLD.c.order_id == order_id))
+        if h.code not in ADDRESS_HOLDS
+    }
+    holds.update({code: "修正后仍有问题" for code in fixed["address_issues"]})
+    _set_holds(uow, {order_id: holds}, ts)
+    if status is S.HELD and not holds:
+        _transition(uow, [Change(order_id, status, S.PENDING_REVIEW, "地址已修正, 重新审核")], ts)
+    else:
+        uow.conn.execute(
+            sa.insert(HISTORY).values(
+                order_id=order_id,
+                from_status=status.value,
+                to_status=status.value,
+                actor=uow.actor,
+                reason=(
+                    "地址已修正"
+                    + (
+                        f", 仍有问题: {', '.join(fixed['address_issues'])}"
+                        if fixed["address_issues"]
+                        else ""
+                    )
+                )[:300],
+                created_at=ts,
+            )
+        )
+    return list(fixed["address_issues"])

@@ -13,7 +13,9 @@ from __future__ import annotations
 import codecs
 import csv
 import json
+import pickle
 import re
+import tempfile
 from collections import OrderedDict
 from collections.abc import Generator, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -22,7 +24,7 @@ from decimal import Decimal, InvalidOperation
 from difflib import get_close_matches
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Final, get_args
+from typing import IO, Any, Final, get_args
 from zipfile import BadZipFile
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -477,7 +479,8 @@ def _xlsx_records(path: Path, sheet: str | None) -> Iterator[tuple[object, ...]]
         book.close()
 
 
-def _raw_records(path: Path, sheet: str | None) -> Generator[Sequence[object]]:
+def _is_xlsx(path: Path) -> bool:
+    """By content, not name: a CSV saved as .xlsx or the other way round still reads."""
     try:
         with path.open("rb") as fh:
             magic = fh.read(8)
@@ -485,7 +488,11 @@ def _raw_records(path: Path, sheet: str | None) -> Generator[Sequence[object]]:
         raise TabularError("file", f"cannot read {path}: {exc.strerror}") from None
     if magic.startswith(b"\xd0\xcf\x11\xe0"):
         raise TabularError("file", "old binary .xls workbooks are not supported; save as .xlsx")
-    if magic.startswith(b"PK\x03\x04"):
+    return magic.startswith(b"PK\x03\x04")
+
+
+def _raw_records(path: Path, sheet: str | None) -> Generator[Sequence[object]]:
+    if _is_xlsx(path):
         yield from _xlsx_records(path, sheet)
         return
     if sheet is not None:
@@ -821,9 +828,35 @@ def read_orders(
     *,
     sheet: str | None = None,
 ) -> Iterator[tuple[int, CanonicalOrder | RowError]]:
-    """Orders from a CSV or XLSX file, exact for any row order: reads the file twice, once
-    for ``scattered_orders`` and once to build the orders. The header is checked first, so a
-    wrong file or sheet fails even when it has no data rows."""
+    """Orders from a CSV or XLSX file, exact for any row order: a first pass finds the orders
+    whose rows are apart (``scattered_orders``), the second builds the orders. The header is
+    checked first, so a wrong file or sheet fails even when it has no data rows."""
+    path = Path(path)
     mapping.resolve(read_header(path, sheet=sheet))
-    scattered = scattered_orders(read_rows(path, sheet=sheet), mapping)
-    yield from rows_to_orders(read_rows(path, sheet=sheet), mapping, scattered=scattered)
+    if not _is_xlsx(path):  # the csv module is fast enough to read the file twice
+        scattered = scattered_orders(read_rows(path), mapping)
+        yield from rows_to_orders(read_rows(path), mapping, scattered=scattered)
+        return
+    # Parsing XLSX costs ten times more than pickling, so the first pass keeps the rows in a
+    # temporary file for the second instead of parsing the workbook again.
+    with tempfile.TemporaryFile() as spool:
+        scattered = scattered_orders(_spooled(read_rows(path, sheet=sheet), spool), mapping)
+        spool.seek(0)
+        yield from rows_to_orders(_unspooled(spool), mapping, scattered=scattered)
+
+
+Row = tuple[int, dict[str, object]]
+
+
+def _spooled(rows: Iterable[Row], spool: IO[bytes]) -> Iterator[Row]:
+    for row in rows:
+        pickle.dump(row, spool, protocol=pickle.HIGHEST_PROTOCOL)
+        yield row
+
+
+def _unspooled(spool: IO[bytes]) -> Iterator[Row]:
+    while True:
+        try:
+            yield pickle.load(spool)  # our own file, written just now: safe to unpickle
+        except EOFError:
+            return
