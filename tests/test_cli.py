@@ -159,7 +159,7 @@ def test_full_cli_story(capsys, db, tmp_path: Path):
 def test_missing_file_and_bad_type_are_clear_errors(capsys, db, tmp_path: Path):
     rc, _, err = run(capsys, db, "orders", "import", str(tmp_path / "nope.jsonl"), "--shop", "X")
     assert rc == 2 and "does not exist" in err
-    bad = tmp_path / "orders.txt"
+    bad = tmp_path / "orders.pdf"
     bad.write_text("x", encoding="utf-8")
     rc, _, err = run(capsys, db, "orders", "import", str(bad), "--shop", "X")
     assert rc == 2 and "unsupported file type" in err
@@ -173,3 +173,32 @@ def test_demo_runs_the_pipeline_and_leaves_a_clean_ledger(capsys, db):
     statuses = {o["status"] for o in run_json(capsys, db, "orders", "list")}
     assert {"allocated", "pending_payment", "held"} <= statuses
     assert run(capsys, db, "stock", "verify")[0] == 0
+
+
+def test_wholesale_spreadsheet_import(capsys, db, uow, tmp_path: Path):
+    from tests.factories import setup_world
+
+    setup_world(
+        uow,
+        skus={s: {"HZ": 100} for s in ("LJ-MQ-250", "BLC-DT-100", "ZY-MF-500", "TGY-QX-250")},
+        shop="PIFA",
+    )
+    example = Path(__file__).parent.parent / "docs" / "examples" / "wholesale-orders.csv"
+    rc, out, _ = run(capsys, db, "orders", "import", str(example), "--shop", "PIFA")
+    assert rc == 0 and "imported 3, updated 0, unchanged 0, rejected 0" in out
+    rc, out, _ = run(capsys, db, "orders", "import", str(example), "--shop", "PIFA")
+    assert "imported 0, updated 0, unchanged 3, rejected 0" in out
+    bad = tmp_path / "bad.csv"
+    bad.write_text(
+        example.read_text(encoding="utf-8").replace(",12,¥520.00", ",-12,¥520.00"), encoding="utf-8"
+    )
+    rc, out, _ = run(capsys, db, "orders", "import", str(bad), "--shop", "PIFA")
+    assert "rejected 1" in out and "数量" in out
+    run(capsys, db, "orders", "process")
+    orders = {o["external_id"]: o for o in run_json(capsys, db, "orders", "list")}
+    assert orders["PF20261111001"]["status"] == "allocated"
+    assert orders["PF20261111001"]["lines"] == [
+        {"sku": "LJ-MQ-250", "quantity": 20, "reserved": 20},
+        {"sku": "BLC-DT-100", "quantity": 30, "reserved": 30},
+    ]
+    assert orders["PF20261112003"]["status"] == "pending_payment"

@@ -402,12 +402,17 @@ def test_rows_that_come_back_after_the_window_are_reported_not_imported_twice():
     assert [len(o.lines) for _, o in items if isinstance(o, CanonicalOrder)] == [1, 1, 2]
 
 
-def test_read_orders_merges_rows_far_apart(tmp_path):
+@pytest.mark.parametrize("kind", ["csv", "xlsx"])
+def test_read_orders_merges_rows_far_apart(tmp_path, kind):
     header = ["订单号", "下单时间", "商家编码", "数量"]
     rows = [["A", "2026-11-11 10:00", "a1", "1"]]
     rows += [[f"N{i}", "2026-11-11 10:00", "n", "1"] for i in range(1500)]
     rows += [["A", "", "a2", "2"]]
-    items = results(write_csv(tmp_path / "o.csv", header, rows, "utf-8"))
+    if kind == "csv":
+        path = write_csv(tmp_path / "o.csv", header, rows, "utf-8")
+    else:
+        path = write_xlsx(tmp_path / "o.xlsx", {"orders": [header, *rows]})
+    items = results(path)
     assert not errors_of(items) and len(items) == 1501
     assert [ln.sku for ln in orders_of(items)["A"].lines] == ["a1", "a2"]
 
@@ -450,6 +455,9 @@ def test_unreadable_files(tmp_path):
     (tmp_path / "empty.csv").write_bytes(b"")
     (tmp_path / "old.xls").write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 100)
     (tmp_path / "broken.xlsx").write_bytes(b"PK\x03\x04 not really a zip")
+    (tmp_path / "header-only.csv").write_text("订单号,数量\n", encoding="utf-8")
+    with pytest.raises(TabularError, match="created_at: required"):
+        results(tmp_path / "header-only.csv")  # checked although there are no rows
     with pytest.raises(TabularError, match="no header row"):
         list(read_rows(tmp_path / "empty.csv"))
     with pytest.raises(TabularError, match=r"\.xls workbooks are not supported"):

@@ -198,16 +198,15 @@ class _Parser:
         longest_end, longest = hits[-1]
         meaning = self._meaning[id(longest)]
         for end, aliases in hits:
+            # 广东 inside 广东省 means the same province; reading it separately only pays off
+            # if another name starts right after it (枣庄 + 市中区).
+            shorter_alone = end < longest_end and not (
+                s[end] in self._first_chars and self._follows(s, end)
+            )
             road: bool | None = None
             boundary: bool | None = None
             for a in aliases:
-                # 广东 inside 广东省 means the same province; reading it separately only pays
-                # off if another name starts right after it (枣庄 + 市中区).
-                if (
-                    end < longest_end
-                    and (a.division.code, a.slot) in meaning
-                    and not self._follows(s, end)
-                ):
+                if shorter_alone and (a.division.code, a.slot) in meaning:
                     continue
                 if a.strength < 3:
                     if road is None:
@@ -225,10 +224,8 @@ class _Parser:
         return found
 
     def _follows(self, s: str, pos: int) -> bool:
-        """Does a name start at ``pos`` (after separators)?"""
-        while pos < len(s) and s[pos] in _SEPARATORS:
-            pos += 1
-        return pos < len(s) and s[pos] in self._first_chars and bool(self.matcher.prefixes(s, pos))
+        """Does a name start at ``pos``?"""
+        return bool(self.matcher.prefixes(s, pos))
 
     # All readings of the run of region names starting at ``start``; each prefix of a reading is
     # a reading too, so the caller can choose how far the region goes. ``resume`` continues from
@@ -363,17 +360,22 @@ class _Parser:
         """An official name right after the region that contradicts it (杭州市朝阳区)."""
         if region.province is None:
             return None
-        known = {x.code for x in region[:3] if isinstance(x, Division)}
         q = pos
+        while q < len(s) and s[q] in _SEPARATORS:
+            q += 1
+        hits = self.matcher.prefixes(s, q)
+        if not hits:  # the usual case: the detail starts with no place name at all
+            return None
+        known = {x.code for x in region[:3] if isinstance(x, Division)}
         while True:
-            while q < len(s) and s[q] in _SEPARATORS:
-                q += 1
-            hits = self.matcher.prefixes(s, q)
             # Skip names that only restate the region (浙江省杭州市 again after the fields).
             again = [end for end, aliases in hits if all(a.division.code in known for a in aliases)]
             if not again or (len(again) < len(hits) and hits[-1][0] > again[-1]):
                 break
             q = again[-1]
+            while q < len(s) and s[q] in _SEPARATORS:
+                q += 1
+            hits = self.matcher.prefixes(s, q)
         for end, aliases in hits:
             if s.startswith(("街道", "镇", "乡"), end):  # 东区街道 is a street in 中山, no district
                 continue
@@ -613,10 +615,14 @@ def parse_address(
         phone=(checked.number if checked.valid else checked.raw) if checked else None,
         extension=checked.extension if checked else None,
         completed=region.completed,
-        issues=tuple(sorted(set(issues), key=ISSUE_ORDER.index)),
+        issues=tuple(issues) if len(issues) < 2 else _ordered(issues),
         code=most.code if most else None,
         phone_check=checked,
     )
+
+
+def _ordered(issues: list[str]) -> tuple[str, ...]:
+    return tuple(sorted(set(issues), key=ISSUE_ORDER.index))
 
 
 def _common(regions: list[_Region]) -> _Region:

@@ -14,7 +14,8 @@ from rich.table import Table
 from lvyue.config import get_settings
 from lvyue.core.cli import DbOption, JsonOption, console, open_uow, print_json
 from lvyue.core.errors import ValidationError
-from lvyue.orders import queries, service
+from lvyue.orders import queries, service, tabular
+from lvyue.orders.canonical import CanonicalOrder
 from lvyue.orders.holds import HOLD_REASONS
 
 app = typer.Typer(help="订单 / orders", no_args_is_help=True)
@@ -56,23 +57,64 @@ def import_jsonl(
     return report
 
 
+TABLE_SUFFIXES = (".csv", ".tsv", ".txt", ".xlsx", ".xlsm")
+
+
+def import_table(
+    db: str | None, shop: str, path: Path, mapping: tabular.ColumnMapping, sheet: str | None
+) -> service.ImportReport:
+    """Spreadsheet orders in batches, one transaction per batch; bad orders are reported by
+    row and column, good ones kept."""
+    report = service.ImportReport()
+    results = tabular.read_orders(path, mapping, sheet=sheet)
+    with Progress(
+        TextColumn("导入 import"),
+        BarColumn(),
+        TextColumn("{task.completed} orders"),
+        console=console,
+        transient=True,
+    ) as bar:
+        task = bar.add_task("import", total=None)
+        while batch := list(islice(results, get_settings().batch_size)):
+            good = [(n, o) for n, o in batch if isinstance(o, CanonicalOrder)]
+            report.rejected += [(n, str(o)) for n, o in batch if isinstance(o, tabular.RowError)]
+            with open_uow(db) as uow:
+                report.add(service.import_canonical(uow, shop, good))
+            bar.advance(task, len(batch))
+    return report
+
+
 @app.command("import")
 def import_cmd(
-    file: Annotated[Path, typer.Argument(help="JSON lines, one canonical order per line")],
+    file: Annotated[Path, typer.Argument(help="JSON lines (canonical orders), CSV or Excel")],
     shop: Annotated[str, typer.Option(help="shop code")],
+    mapping: Annotated[
+        Path | None, typer.Option(help="column mapping for CSV/Excel (YAML or JSON)")
+    ] = None,
+    sheet: Annotated[str | None, typer.Option(help="Excel sheet name (default: the first)")] = None,
     db: DbOption = None,
 ) -> None:
-    """Import canonical orders; the same file twice changes nothing."""
+    """Import orders; the same file twice changes nothing. Bad lines or rows are listed with
+    the field and the problem, good ones are kept."""
     if not file.exists():
         raise ValidationError("FILE", f"{file} does not exist")
-    if file.suffix.lower() not in (".jsonl", ".json", ".ndjson"):
-        raise ValidationError("FILE", f"unsupported file type {file.suffix!r}: expected .jsonl")
+    suffix = file.suffix.lower()
+    if suffix not in (".jsonl", ".json", ".ndjson", *TABLE_SUFFIXES):
+        raise ValidationError(
+            "FILE", f"unsupported file type {file.suffix!r}: expected .jsonl, .csv or .xlsx"
+        )
     with open_uow(db, readonly=True) as uow:
         service.shop_id(uow, shop)  # fail fast with a clear message before reading the file
-    report = import_jsonl(db, shop, file)
+    if suffix in TABLE_SUFFIXES:
+        columns = tabular.load_mapping(mapping) if mapping else tabular.DEFAULT_MAPPING
+        report = import_table(db, shop, file, columns, sheet)
+        where = "row"
+    else:
+        report = import_jsonl(db, shop, file)
+        where = "line"
     console.print(report.summary())
-    for line_no, reason in report.rejected:
-        console.print(f"  line {line_no}: {reason}", style="red", markup=False)
+    for number, reason in report.rejected:
+        console.print(f"  {where} {number}: {reason}", style="red", markup=False)
 
 
 def run_pipeline(db: str | None, *, progress: bool = True) -> service.ProcessReport:

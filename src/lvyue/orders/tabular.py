@@ -661,7 +661,8 @@ class _Reader:
                 return _tags(value)
             case "status":
                 if (status := self.mapping.status_of(_text(value))) is None:
-                    raise ValueError(f"unknown status {_text(value)!r} (use 已付款/待付款/已取消)")
+                    hint = "已付款/待付款/已取消 or paid/unpaid/cancelled"
+                    raise ValueError(f"unknown status {_text(value)!r} (use {hint})")
                 return status
             case "order_type":
                 if (kind := self.mapping.order_type_of(_text(value))) is None:
