@@ -14,6 +14,7 @@ from lvyue.channels.adapters.taobao import TaobaoAdapter
 from lvyue.channels.push import push
 from lvyue.channels.stockrule import StockRule
 from lvyue.channels.sync import sync_shop
+from lvyue.core import outbox
 from lvyue.inventory import queries as stock
 from lvyue.orders import queries
 from lvyue.orders import service as orders_service
@@ -203,3 +204,6 @@ def test_failed_push_is_retried_later_and_shown(fake, shop, uow, engine):
     assert row.status == "pending" and row.attempts == 1 and row.last_error
     _, report = push_now(engine, fake)  # not due yet: back-off holds it
     assert report.delivered == 0 and fake.shipments == []
+    with uow(readonly=True) as u:
+        shown = outbox.messages(u, "pending")
+    assert shown[0]["topic"] == "channel.ship" and "429" in shown[0]["last_error"]

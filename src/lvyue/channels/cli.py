@@ -13,6 +13,7 @@ from lvyue.channels.adapters.registry import make_adapter
 from lvyue.channels.push import push
 from lvyue.channels.stockrule import StockRule
 from lvyue.channels.sync import SyncReport, sync_shop
+from lvyue.core import outbox
 from lvyue.core.cli import (
     DbOption,
     JsonOption,
@@ -203,3 +204,30 @@ def stock_rule_cmd(
             uow, shop, StockRule(percent, buffer, tuple(warehouse or ()), maximum)
         )
     console.print(f"{shop}: stock rule {rule.to_json()}")
+
+
+@app.command("outbox")
+def outbox_cmd(
+    status: Annotated[
+        str | None, typer.Option(help="pending, sending, delivered or failed")
+    ] = None,
+    json_out: JsonOption = False,
+    db: DbOption = None,
+) -> None:
+    """Messages for the platforms and what became of them (failures with the reason)."""
+    with open_uow(db, readonly=True) as uow:
+        rows = outbox.messages(uow, status)
+    if json_out:
+        print_json(rows)
+        return
+    table = Table("id", "topic", "status", "attempts", "next attempt", "last error")
+    for r in rows:
+        table.add_row(
+            str(r["id"]),
+            r["topic"],
+            r["status"],
+            str(r["attempts"]),
+            r["next_attempt_at"].isoformat(timespec="seconds"),
+            r["last_error"][:80],
+        )
+    console.print(table)

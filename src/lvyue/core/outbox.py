@@ -112,3 +112,11 @@ def deliver(
         with UnitOfWork(engine, actor="outbox") as uow:
             uow.conn.execute(sa.update(OUTBOX).where(OUTBOX.c.id == msg.id).values(**values))
     return report
+
+
+def messages(uow: UnitOfWork, status: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+    """Outbox messages, newest first, for the operator to see what was not delivered."""
+    stmt = sa.select(OUTBOX).order_by(OUTBOX.c.id.desc()).limit(limit)
+    if status:
+        stmt = stmt.where(OUTBOX.c.status == status)
+    return [dict(r._mapping) for r in uow.conn.execute(stmt)]

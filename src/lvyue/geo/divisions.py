@@ -149,10 +149,9 @@ class DivisionIndex:
             city = Division(code, name, "city", kind, pcode, code, short)
             self._add(city, pcode)
             for dist in child.get("children", []):
-                dcode, dname = str(dist["code"]), str(dist["name"])
-                kind = str(dist["type"])
+                dcode, dname, dkind = str(dist["code"]), str(dist["name"]), str(dist["type"])
                 short = _short_district(dname)
-                self._add(Division(dcode, dname, "district", kind, pcode, code, short), code)
+                self._add(Division(dcode, dname, "district", dkind, pcode, code, short), code)
 
     def _mainland(self) -> Iterator[Division]:
         return (d for d in self.by_code.values() if d.province_code not in _OUTSIDE_MAINLAND)

@@ -65,7 +65,6 @@ _EXT_TAIL = re.compile(
 )
 _COUNTRY = re.compile(r"^(?:\+|00)\s*86[\s-]*|^86(?=1\d{10}$)")
 _GROUPING = re.compile(r"[\s\-().]")
-_DIGITS = re.compile(r"\d+")
 
 
 @lru_cache(maxsize=4096)
