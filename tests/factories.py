@@ -67,7 +67,7 @@ def canonical(
         "status": status,
         "created_at": "2026-11-11T00:00:05+08:00",
         "paid_at": "2026-11-11T00:00:09+08:00" if status != "unpaid" else None,
-        "buyer": {"id": "b-77", "nick": "小王"},
+        "buyer": {"id": f"b-{external_id}", "nick": "小王"},
         "receiver": {
             "name": "张三",
             "phone": "13812345678",

@@ -23,7 +23,7 @@ from lvyue.demo import demo_command
 from lvyue.inventory.cli import stock_app, warehouse_app
 from lvyue.main import create_app
 from lvyue.orders.cli import app as orders_app
-from lvyue.orders.cli import customer_app, sku_app
+from lvyue.orders.cli import customer_app, rules_app, sku_app
 
 app = typer.Typer(
     help="lvyue 履约: 多渠道订单与仓储管理 / multi-channel order and warehouse management",
@@ -37,6 +37,7 @@ app.add_typer(shop_app, name="shop")
 app.add_typer(orders_app, name="orders")
 app.add_typer(sku_app, name="sku")
 app.add_typer(customer_app, name="customer")
+app.add_typer(rules_app, name="rules")
 app.add_typer(channels_app, name="channels")
 
 app.command("demo")(demo_command)

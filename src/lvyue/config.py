@@ -18,6 +18,12 @@ class Settings(BaseSettings):
     old_secret_keys: str = ""
     timezone: str = "Asia/Shanghai"
     batch_size: int = 500
+    # Review: "manual" sends orders with a buyer message to a person, "ignore" does not.
+    buyer_message_review: str = "ignore"
+    # Orders of the same buyer, address and items within this many hours look like duplicates.
+    duplicate_window_hours: int = 24
+    # Warehouse choice, strategies in order: specified, nearest, cheapest, most_stock, priority.
+    allocation_chain: str = "specified,nearest,priority"
 
 
 @lru_cache(maxsize=1)

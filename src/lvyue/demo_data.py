@@ -503,8 +503,12 @@ def orders(
         roll = rng.random()
         status = "unpaid" if roll < 0.05 else "cancelled" if roll < 0.06 else "paid"
         if rng.random() < 0.02:  # a delisted product still listed on the channel
-            lines[0] = {**lines[0], "sku": f"OLD-{rng.randrange(100, 999)}", "name": "旧款(已下架)",
-                        "spec": "默认"}
+            lines[0] = {
+                **lines[0],
+                "sku": f"OLD-{rng.randrange(100, 999)}",
+                "name": "旧款(已下架)",
+                "spec": "默认",
+            }
         goods = sum(Decimal(str(ln["unit_price"])) * int(str(ln["quantity"])) for ln in lines)
         out.append(
             {

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -15,7 +14,6 @@ from lvyue.channels.adapters.base import (
     AuthError,
     ChannelError,
     PayloadError,
-    RawOrder,
     Shipment,
     ShopCredentials,
     StockQuantity,
@@ -28,39 +26,19 @@ from lvyue.channels.adapters.shopify import (
 )
 from tests.channels.fakes.server import Request, serve
 from tests.channels.fakes.shopify import FakeShopify
+from tests.channels.helpers import Served, ids, new_client
 
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 
 
-CLIENTS: list[httpx.Client] = []
-
-
-def new_client() -> httpx.Client:
-    CLIENTS.append(httpx.Client(timeout=5))
-    return CLIENTS[-1]
+@pytest.fixture
+def fake(server: Served) -> FakeShopify:
+    return server.switch.use(FakeShopify(now=T0))
 
 
 @pytest.fixture
-def fake() -> FakeShopify:
-    return FakeShopify(now=T0)
-
-
-@pytest.fixture
-def base_url(fake: FakeShopify) -> Iterator[str]:
-    with serve(fake) as url:
-        yield url
-
-
-@pytest.fixture
-def sleeps() -> list[float]:
-    return []
-
-
-@pytest.fixture(autouse=True)
-def _close_clients() -> Iterator[None]:
-    yield
-    while CLIENTS:
-        CLIENTS.pop().close()
+def base_url(server: Served, fake: FakeShopify) -> str:
+    return server.url
 
 
 def make_adapter(
@@ -82,10 +60,6 @@ def adapter(base_url: str, fake: FakeShopify, sleeps: list[float]) -> ShopifyAda
 
 def order_requests(fake: FakeShopify) -> list[Request]:
     return [r for r in fake.requests if r.path.endswith("/orders.json")]
-
-
-def ids(raws: Iterator[RawOrder] | list[RawOrder]) -> list[str]:
-    return [r.external_id for r in raws]
 
 
 # --- signing ------------------------------------------------------------------------------

@@ -9,15 +9,14 @@ from decimal import Decimal
 import pytest
 
 from lvyue.channels.adapters.base import PayloadError
-from lvyue.channels.adapters.signing import (
-    Fields,
+from lvyue.channels.adapters.common import (
     format_local_time,
     parse_local_time,
     read_pages_backwards,
-    sign_value,
     split_windows,
-    top_style_sign,
 )
+from lvyue.channels.adapters.fields import Fields
+from lvyue.channels.adapters.signing import sign_value, top_style_sign
 from tests.channels.fakes.taobao import reference_sign
 
 TOP_PARAMS = {

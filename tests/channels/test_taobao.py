@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-import httpx
 import pytest
 
 from lvyue.channels.adapters.base import (
@@ -22,8 +21,8 @@ from lvyue.channels.adapters.base import (
     StockQuantity,
 )
 from lvyue.channels.adapters.taobao import TaobaoAdapter
-from tests.channels.fakes.server import Request, Response, serve
 from tests.channels.fakes.taobao import SHANGHAI, FakeTaobao, local, parse_local
+from tests.channels.helpers import Served, ids, new_client
 
 T0 = datetime(2024, 5, 1, 10, 0, tzinfo=SHANGHAI)
 LIST = "taobao.trades.sold.increment.get"
@@ -32,53 +31,30 @@ DETAIL = "taobao.trade.fullinfo.get"
 Make = Callable[..., TaobaoAdapter]
 
 
-class Switch:
-    """One server for the module (stopping one takes half a second); each test's fresh fake is
-    switched in behind it."""
-
-    fake: FakeTaobao
-
-    def handle(self, request: Request) -> Response:
-        return self.fake.handle(request)
-
-
-@pytest.fixture(scope="module")
-def gateway() -> Iterator[tuple[Switch, str, httpx.Client]]:
-    switch = Switch()
-    # No keep-alive: the shared test server writes headers and body separately, and on a kept
-    # connection Nagle + delayed ACK add ~40 ms to every request.
-    limits = httpx.Limits(max_keepalive_connections=0)
-    with serve(switch) as url, httpx.Client(timeout=10, limits=limits) as http:
-        yield switch, url, http
+@pytest.fixture
+def fake(server: Served) -> FakeTaobao:
+    return server.switch.use(FakeTaobao(now=T0 + timedelta(hours=2)))
 
 
 @pytest.fixture
-def fake(gateway: tuple[Switch, str, httpx.Client]) -> FakeTaobao:
-    gateway[0].fake = FakeTaobao(now=T0 + timedelta(hours=2))
-    return gateway[0].fake
-
-
-@pytest.fixture
-def sleeps() -> list[float]:
-    return []
-
-
-@pytest.fixture
-def make(fake: FakeTaobao, sleeps: list[float], gateway: tuple[Switch, str, httpx.Client]) -> Make:
-    _, url, http = gateway
+def make(fake: FakeTaobao, sleeps: list[float], server: Served) -> Make:
 
     def build(
         *, secret: str | None = None, sign_method: str = "md5", page_size: int = 3, **extra: str
     ) -> TaobaoAdapter:
         credentials = ShopCredentials(
-            base_url=url,
+            base_url=server.url,
             app_key=fake.app_key,
             app_secret=secret or fake.secret,
             token=fake.session,
             extra={"sign_method": sign_method, **extra},
         )
         return TaobaoAdapter(
-            credentials, http, sleep=sleeps.append, clock=lambda: fake.now, page_size=page_size
+            credentials,
+            new_client(),
+            sleep=sleeps.append,
+            clock=lambda: fake.now,
+            page_size=page_size,
         )
 
     return build
@@ -86,10 +62,6 @@ def make(fake: FakeTaobao, sleeps: list[float], gateway: tuple[Switch, str, http
 
 def calls(fake: FakeTaobao, method: str) -> list[dict[str, str]]:
     return [c for c in fake.calls if c.get("method") == method]
-
-
-def ids(raws: list[RawOrder]) -> list[str]:
-    return [r.external_id for r in raws]
 
 
 # --- pulling -----------------------------------------------------------------------------------

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -15,7 +14,6 @@ from lvyue.channels.adapters.base import (
     AuthError,
     ChannelError,
     PayloadError,
-    RawOrder,
     Shipment,
     ShopCredentials,
     StockQuantity,
@@ -28,41 +26,21 @@ from lvyue.channels.adapters.woocommerce import (
     parse_order,
     woocommerce_webhook_signature,
 )
-from tests.channels.fakes.server import Request, serve
+from tests.channels.fakes.server import Request
 from tests.channels.fakes.woocommerce import FakeWooCommerce
+from tests.channels.helpers import Served, ids, new_client
 
 T0 = datetime(2024, 5, 1, 2, 0, tzinfo=UTC)
 
 
-CLIENTS: list[httpx.Client] = []
-
-
-def new_client() -> httpx.Client:
-    CLIENTS.append(httpx.Client(timeout=5))
-    return CLIENTS[-1]
+@pytest.fixture
+def fake(server: Served) -> FakeWooCommerce:
+    return server.switch.use(FakeWooCommerce(now=T0))
 
 
 @pytest.fixture
-def fake() -> FakeWooCommerce:
-    return FakeWooCommerce(now=T0)
-
-
-@pytest.fixture
-def base_url(fake: FakeWooCommerce) -> Iterator[str]:
-    with serve(fake) as url:
-        yield url
-
-
-@pytest.fixture
-def sleeps() -> list[float]:
-    return []
-
-
-@pytest.fixture(autouse=True)
-def _close_clients() -> Iterator[None]:
-    yield
-    while CLIENTS:
-        CLIENTS.pop().close()
+def base_url(server: Served, fake: FakeWooCommerce) -> str:
+    return server.url
 
 
 def make_adapter(
@@ -90,10 +68,6 @@ def adapter(base_url: str, fake: FakeWooCommerce, sleeps: list[float]) -> WooCom
 
 def list_requests(fake: FakeWooCommerce) -> list[Request]:
     return [r for r in fake.requests if r.path == "/wp-json/wc/v3/orders"]
-
-
-def ids(raws: Iterable[RawOrder]) -> list[str]:
-    return [r.external_id for r in raws]
 
 
 def add_orders_at(fake: FakeWooCommerce, moments: list[datetime]) -> list[dict[str, Any]]:

@@ -224,8 +224,8 @@ class _Parser:
         return found
 
     def _follows(self, s: str, pos: int) -> bool:
-        """Does a name start at ``pos``?"""
-        return bool(self.matcher.prefixes(s, pos))
+        """Does a name start at ``pos``? (Bare stems, like 市南 of 市南区, are not counted.)"""
+        return any(a.strength > 1 for _, aliases in self.matcher.prefixes(s, pos) for a in aliases)
 
     # All readings of the run of region names starting at ``start``; each prefix of a reading is
     # a reading too, so the caller can choose how far the region goes. ``resume`` continues from

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
@@ -29,6 +29,8 @@ class _Model(BaseModel):
 class CanonicalBuyer(_Model):
     id: str | None = None
     nick: str | None = None
+    # Cross-border orders: the buyer's ID number for customs (身份证号).
+    id_number: str | None = None
 
 
 class CanonicalReceiver(_Model):
@@ -75,6 +77,8 @@ class CanonicalOrder(_Model):
     buyer_message: str = ""
     seller_memo: str = ""
     tags: list[str] = Field(default_factory=list)
+    # Customs declaration data for cross-border orders (payment and logistics declarations).
+    customs: dict[str, Any] | None = None
 
     @field_validator("shipping_fee", "discount", mode="before")
     @classmethod

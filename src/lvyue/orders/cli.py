@@ -14,7 +14,7 @@ from rich.table import Table
 from lvyue.config import get_settings
 from lvyue.core.cli import DbOption, JsonOption, console, open_uow, print_json
 from lvyue.core.errors import ValidationError
-from lvyue.orders import queries, service, tabular
+from lvyue.orders import queries, rules_service, service, tabular
 from lvyue.orders.canonical import CanonicalOrder
 from lvyue.orders.holds import HOLD_REASONS
 
@@ -327,3 +327,102 @@ def fix_address_cmd(
     with open_uow(db, readonly=True) as uow:
         status = queries.get_order(uow, order_id)["status"]
     console.print(f"order {order_id}: address fixed; now {status} (allocated {report.allocated})")
+
+
+rules_app = typer.Typer(help="审单规则 / review rules", no_args_is_help=True)
+
+
+@rules_app.command("load")
+def rules_load(
+    file: Annotated[Path, typer.Argument(help="rules as YAML or JSON")], db: DbOption = None
+) -> None:
+    """Make FILE the active rule book (changed rules get a new version)."""
+    document = rules_service.read_document(file)
+    with open_uow(db) as uow:
+        report = rules_service.load_rules(uow, document)
+    console.print(
+        f"rules: added {len(report.added)}, changed {len(report.changed)}, "
+        f"unchanged {len(report.unchanged)}, retired {len(report.retired)}"
+    )
+    for label, names in (
+        ("added", report.added),
+        ("changed", report.changed),
+        ("retired", report.retired),
+    ):
+        for name in names:
+            console.print(f"  {label}: {name}", markup=False)
+
+
+@rules_app.command("list")
+def rules_list(
+    history: Annotated[bool, typer.Option(help="include retired versions")] = False,
+    json_out: JsonOption = False,
+    db: DbOption = None,
+) -> None:
+    with open_uow(db, readonly=True) as uow:
+        rows = rules_service.list_rules(uow, history=history)
+    if json_out:
+        print_json(rows)
+        return
+    table = Table("priority", "name", "version", "enabled", "then")
+    for r in rows:
+        then = ", ".join(
+            a["action"] + (f":{a.get('code') or a.get('reason') or ''}") for a in r["then"]
+        )
+        table.add_row(
+            str(r["priority"]), r["name"], str(r["version"]), "yes" if r["enabled"] else "no", then
+        )
+    console.print(table)
+
+
+@rules_app.command("dry-run")
+def rules_dry_run(
+    file: Annotated[Path, typer.Argument(help="rules as YAML or JSON")],
+    json_out: JsonOption = False,
+    db: DbOption = None,
+) -> None:
+    """Show which current orders FILE's rules would treat differently; nothing is saved."""
+    rules = rules_service.checked_rules(rules_service.read_document(file))
+    with open_uow(db, readonly=True) as uow:
+        examined, changes = service.dry_run_rules(uow, rules)
+    if json_out:
+        print_json({"examined": examined, "changes": changes})
+        return
+    console.print(f"examined {examined} orders; {len(changes)} would change")
+    table = Table("id", "external_id", "status", "now", "with these rules")
+    for c in changes[:200]:
+        table.add_row(str(c.order_id), c.external_id, c.status, c.before, c.after)
+    console.print(table)
+
+
+@app.command("approve")
+def approve_cmd(
+    order_id: int,
+    role: Annotated[
+        str, typer.Option(help="your review role: customer_service, finance, admin")
+    ] = "admin",
+    note: Annotated[str, typer.Option(help="why")] = "",
+    db: DbOption = None,
+) -> None:
+    """Approve a held order after looking at it (manual review, suspected duplicate...)."""
+    with open_uow(db, actor=f"cli:{role}") as uow:
+        status = service.approve_order(uow, order_id, role=role, note=note)
+    report = run_pipeline(db, progress=False)
+    with open_uow(db, readonly=True) as uow:
+        now_status = queries.get_order(uow, order_id)["status"]
+    console.print(
+        f"order {order_id}: approved by {role} ({status}); "
+        f"now {now_status}, allocated {report.allocated}"
+    )
+
+
+@app.command("reject")
+def reject_cmd(
+    order_id: int,
+    reason: Annotated[str, typer.Option(help="why: written to the history")],
+    db: DbOption = None,
+) -> None:
+    """Reject an order at review: it is cancelled and its stock released."""
+    with open_uow(db) as uow:
+        service.reject_order(uow, order_id, reason=reason)
+    console.print(f"order {order_id} rejected")

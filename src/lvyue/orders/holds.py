@@ -39,6 +39,14 @@ HOLD_REASONS: dict[str, HoldReason] = {
         HoldReason("lines_changed", "商品已变更", "the channel changed the items", False),
         HoldReason("channel_cancelled", "平台已取消", "cancelled on the channel", False),
         HoldReason("channel_refund", "平台退款", "refund on the channel", False),
+        HoldReason("manual_review", "人工复核", "a rule asks a person to review", False),
+        HoldReason("blacklisted", "黑名单客户", "the customer is blacklisted", False),
+        HoldReason("buyer_message", "买家留言待确认", "the buyer left a message to read", False),
+        HoldReason("duplicate_suspect", "疑似重复订单", "same buyer, address and items", False),
+        HoldReason(
+            "customs_data_missing", "缺少清关资料", "cross-border order lacks customs data", False
+        ),
+        HoldReason("no_carrier", "无可用快递", "no carrier service can take the parcel", False),
     ]
 }
 
@@ -59,3 +67,6 @@ ADDRESS_HOLDS = frozenset(
         "address_changed",
     }
 )
+
+# Holds a person may wave through after looking; the others need the cause fixed.
+OVERRIDABLE = frozenset({"manual_review", "blacklisted", "buyer_message", "duplicate_suspect"})

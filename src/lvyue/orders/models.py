@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
@@ -79,6 +80,17 @@ class Order(Base):
     )
     # 华东, 华南, ... from the receiver's province: for reports and rules.
     region: Mapped[str | None] = mapped_column(sa.String(8))
+    # What review decided and why: [{"source": "rule:...@v2" | "check:...", "outcome", "detail"}].
+    review_log: Mapped[list[dict[str, str]]] = mapped_column(sa.JSON, default=list)
+    # Roles that still must approve a manual review, in order; rules a person approved.
+    review_steps: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
+    approved_rules: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
+    # Same buyer, address and items: orders sharing it within a day are suspected duplicates.
+    dup_key: Mapped[str | None] = mapped_column(sa.String(32), index=True)
+    buyer_id_number: Mapped[str | None] = mapped_column(sa.String(32))
+    customs_data: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
+    service_code: Mapped[str | None] = mapped_column(sa.String(24))
+    shipping_cost: Mapped[Decimal | None] = mapped_column(Money)
     carrier_code: Mapped[str | None] = mapped_column(sa.String(16))
     tracking_no: Mapped[str | None] = mapped_column(sa.String(40), index=True)
     shipped_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -153,3 +165,24 @@ class SkuMapping(Base):
     channel_item: Mapped[str | None] = mapped_column(sa.String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
     created_by: Mapped[str] = mapped_column(sa.String(64), default="system")
+
+
+class ReviewRule(Base):
+    """A merchant rule, versioned: editing a rule adds a version and retires the old one."""
+
+    __tablename__ = "orders_rule"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(100))
+    version: Mapped[int] = mapped_column()
+    priority: Mapped[int] = mapped_column()
+    enabled: Mapped[bool] = mapped_column()
+    definition: Mapped[dict[str, Any]] = mapped_column(sa.JSON)
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+    created_by: Mapped[str] = mapped_column(sa.String(64), default="system")
+
+    __table_args__ = (
+        sa.UniqueConstraint("name", "version"),
+        sa.Index("ix_orders_rule_active", "active"),
+    )

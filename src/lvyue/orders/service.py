@@ -24,16 +24,18 @@ from lvyue.core.errors import InvalidTransition, NotFound, ValidationError
 from lvyue.core.uow import UnitOfWork
 from lvyue.customers.identity import BuyerFacts
 from lvyue.customers.service import link_customers
-from lvyue.fulfillment.allocation import choose_warehouse, shortages
+from lvyue.fulfillment.allocation import allocate, shortages
 from lvyue.inventory import service as inventory
 from lvyue.inventory.models import Warehouse
 from lvyue.orders.canonical import CanonicalLine, CanonicalOrder
+from lvyue.orders.context import load_review_context
 from lvyue.orders.events import OrderShipped
-from lvyue.orders.holds import ADDRESS_HOLDS, AUTO_RECHECK
+from lvyue.orders.holds import ADDRESS_HOLDS, AUTO_RECHECK, OVERRIDABLE
 from lvyue.orders.lifecycle import HOLDS_STOCK, ORDER_LIFECYCLE, OrderStatus, initial_status
 from lvyue.orders.models import Order, OrderHistory, OrderHold, OrderLine, Shop, SkuMapping
 from lvyue.orders.normalise import fixed_receiver, normalise_receiver
 from lvyue.orders.review import LineFacts, OrderFacts, expand_demand, review
+from lvyue.orders.rules import Rule, evaluate
 from lvyue.orders.skus import LineRef, resolve_lines
 
 S = OrderStatus
@@ -235,9 +237,22 @@ def _order_values(o: CanonicalOrder, digest: str, ts: datetime) -> dict[str, Any
         "item_count": sum(ln.quantity for ln in o.lines),
         "buyer_message": o.buyer_message,
         "seller_memo": o.seller_memo,
-        "tags": o.tags,
+        "tags": o.tags if r.country in ("CN", "") or "跨境" in o.tags else [*o.tags, "跨境"],
         **normalise_receiver(o.receiver),
+        "dup_key": duplicate_key(o),
+        "buyer_id_number": o.buyer.id_number,
+        "customs_data": o.customs,
     }
+
+
+def duplicate_key(o: CanonicalOrder) -> str:
+    """Same buyer (id or phone), same address, same items: a second such order within a day
+    is more often a double click than a second purchase."""
+    r = o.receiver
+    who = o.buyer.id or r.phone or ""
+    items = ",".join(f"{ln.sku}*{ln.quantity}" for ln in sorted(o.lines, key=lambda x: x.sku))
+    blob = "|".join([who, r.province or "", r.city or "", r.district or "", r.address, items])
+    return hashlib.md5(blob.encode("utf-8")).hexdigest()
 
 
 def _ref(ln: CanonicalLine) -> LineRef:
@@ -585,7 +600,7 @@ def _candidates(uow: UnitOfWork, after_id: int, limit: int) -> list[Any]:
         HOLD.c.order_id == ORDER.c.id, HOLD.c.code.not_in(sorted(AUTO_RECHECK))
     )
     stmt = (
-        sa.select(ORDER.c.id, ORDER.c.status, ORDER.c.shop_id, ORDER.c.address_issues)
+        sa.select(ORDER)
         .where(
             ORDER.c.id > after_id,
             ORDER.c.status.in_([S.PENDING_REVIEW.value, S.HELD.value]),
@@ -622,10 +637,11 @@ def _resolve_unknown_lines(
 
 
 def process_orders(uow: UnitOfWork, *, after_id: int = 0, limit: int = 500) -> ProcessReport:
-    """Run one batch of the minimal pipeline: review, choose a warehouse, reserve.
+    """Run one batch of the pipeline: built-in checks, merchant rules, warehouse choice and
+    reservation, each decision written to the order's review log.
 
     Reads everything the batch needs in a handful of queries, decides in pure code
-    (``orders.review``, ``fulfillment.allocation``) and writes in bulk.
+    (``orders.review``, ``orders.rules``, ``fulfillment.allocation``) and writes in bulk.
     """
     report = ProcessReport(last_id=after_id)
     orders = _candidates(uow, after_id, limit)
@@ -637,24 +653,7 @@ def process_orders(uow: UnitOfWork, *, after_id: int = 0, limit: int = 500) -> P
     conn = uow.conn
     ts = now()
 
-    lines_by_order: dict[int, list[Any]] = defaultdict(list)
-    for i in range(0, len(ids), IN_CHUNK):
-        for ln in conn.execute(
-            sa.select(
-                LINE.c.id,
-                LINE.c.order_id,
-                LINE.c.sku_code,
-                LINE.c.sku_id,
-                LINE.c.quantity,
-                LINE.c.channel_sku_id,
-                LINE.c.name,
-                LINE.c.spec,
-                LINE.c.refund_status,
-            )
-            .where(LINE.c.order_id.in_(ids[i : i + IN_CHUNK]), LINE.c.refund_status != "refunded")
-            .order_by(LINE.c.order_id, LINE.c.line_no)
-        ):
-            lines_by_order[ln.order_id].append(ln)
+    lines_by_order = _lines_of(uow, ids)
     # SKUs created or mapped since import are picked up here, which releases unknown_sku holds.
     found = _resolve_unknown_lines(uow, orders, lines_by_order)
     facts = {
@@ -673,38 +672,70 @@ def process_orders(uow: UnitOfWork, *, after_id: int = 0, limit: int = 500) -> P
         )
         for o in orders
     }
-    sku_ids = {ln.sku_id for f in facts.values() for ln in f.lines if ln.sku_id is not None}
-    bundles: dict[int, dict[int, int]] = defaultdict(dict)
-    for i in range(0, len(sku_ids), IN_CHUNK):
-        chunk = list(sku_ids)[i : i + IN_CHUNK]
-        for b in conn.execute(sa.select(BUNDLE).where(BUNDLE.c.bundle_sku_id.in_(chunk))):
-            bundles[b.bundle_sku_id][b.component_sku_id] = b.quantity
-    demand = {oid: expand_demand(f.lines, bundles) for oid, f in facts.items()}
-    warehouses = list(
-        conn.execute(
-            sa.select(WAREHOUSE.c.id)
-            .where(WAREHOUSE.c.active.is_(True))
-            .order_by(WAREHOUSE.c.priority, WAREHOUSE.c.id)
-        ).scalars()
-    )
+    ctx = load_review_context(uow, orders, facts)
+    demand = {oid: expand_demand(f.lines, ctx.bundles) for oid, f in facts.items()}
     available = inventory.lock_available(uow, (s for d in demand.values() for s in d))
+    wh_by_id = {w.id: w for w in ctx.warehouses}
 
     holds: dict[int, dict[str, str]] = {}
+    logs: dict[int, list[dict[str, str]]] = {}
+    steps: dict[int, list[str]] = {}
+    extra_tags: dict[int, list[str]] = {}
     plans: list[inventory.Reservation] = []
+    why: dict[int, str] = {}
     for o in orders:
         verdict = review(facts[o.id])
-        if verdict.passed:
-            wh = choose_warehouse(demand[o.id], available, warehouses)
-            if wh is None:
-                short = shortages(demand[o.id], available, warehouses)
-                verdict.holds["out_of_stock"] = "库存不足: " + ", ".join(
-                    f"#{s}×{q}" for s, q in short.items()
+        log = [
+            {"source": f"check:{code}", "outcome": "hold", "detail": d}
+            for code, d in verdict.holds.items()
+        ]
+        approved = frozenset(o.approved_rules or ())
+        for code, detail in ctx.builtin_holds(o).items():
+            if code in approved:
+                log.append(
+                    {"source": f"check:{code}", "outcome": "approved", "detail": "人工已确认"}
                 )
             else:
+                verdict.holds[code] = detail
+                log.append({"source": f"check:{code}", "outcome": "hold", "detail": detail})
+        outcome = evaluate(ctx.rules, ctx.rule_facts(o, facts[o.id], demand[o.id]), skip=approved)
+        log.extend(outcome.log)
+        for code, detail in outcome.holds.items():
+            verdict.holds.setdefault(code, detail)
+        steps[o.id] = list(outcome.review_steps)
+        extra_tags[o.id] = outcome.tags
+        if verdict.passed:
+            choice = allocate(
+                demand[o.id],
+                available,
+                ctx.warehouses,
+                chain=ctx.chain,
+                specified=outcome.warehouse,
+                distance_km=ctx.distance_to(o),
+            )
+            if choice.warehouse_id is None:
+                short = shortages(demand[o.id], available, list(wh_by_id))
+                verdict.holds["out_of_stock"] = "库存不足: " + ", ".join(
+                    f"{ctx.sku_code(s)}×{q}" for s, q in short.items()
+                )
+                log.append(
+                    {"source": "check:stock", "outcome": "hold:out_of_stock", "detail": choice.why}
+                )
+            else:
+                wh = choice.warehouse_id
                 for sku, qty in demand[o.id].items():
                     available[(sku, wh)] -= qty
                 plans.append(inventory.Reservation(DOC, o.id, wh, demand[o.id]))
+                why[o.id] = choice.why
+                log.append(
+                    {
+                        "source": "allocation",
+                        "outcome": f"warehouse:{wh_by_id[wh].code}",
+                        "detail": choice.why,
+                    }
+                )
         holds[o.id] = verdict.holds
+        logs[o.id] = log
 
     results = inventory.reserve(uow, plans, reason="order allocated")
     allocated = {p.doc_id: p.warehouse_id for p, ok in zip(plans, results, strict=True) if ok}
@@ -720,7 +751,7 @@ def process_orders(uow: UnitOfWork, *, after_id: int = 0, limit: int = 500) -> P
         batch = [oid for oid, w in allocated.items() if w == wh]
         _transition(
             uow,
-            [Change(oid, S.APPROVED, S.ALLOCATED, f"分仓并锁定库存: 仓库#{wh}") for oid in batch],
+            [Change(oid, S.APPROVED, S.ALLOCATED, f"分仓并锁定库存: {why[oid]}") for oid in batch],
             ts,
             warehouse_id=wh,
         )
@@ -735,6 +766,25 @@ def process_orders(uow: UnitOfWork, *, after_id: int = 0, limit: int = 500) -> P
             .values(reserved=LINE.c.quantity),
             [{"oid": oid} for oid in allocated],
         )
+    tags_of = {o.id: list(o.tags or []) for o in orders}
+    conn.execute(
+        sa.update(ORDER)
+        .where(ORDER.c.id == sa.bindparam("oid"))
+        .values(
+            review_log=sa.bindparam("log", type_=sa.JSON()),
+            review_steps=sa.bindparam("steps", type_=sa.JSON()),
+            tags=sa.bindparam("tags", type_=sa.JSON()),
+        ),
+        [
+            {
+                "oid": oid,
+                "log": logs[oid],
+                "steps": [] if oid in allocated else steps[oid],
+                "tags": tags_of[oid] + [t for t in extra_tags[oid] if t not in tags_of[oid]],
+            }
+            for oid in ids
+        ],
+    )
     report.approved = report.allocated = len(allocated)
 
     newly_held = [oid for oid in ids if holds[oid] and status_of[oid] is not S.HELD]
@@ -753,6 +803,28 @@ def process_orders(uow: UnitOfWork, *, after_id: int = 0, limit: int = 500) -> P
         for code in holds[oid]:
             report.hold_counts[code] += 1
     return report
+
+
+def _lines_of(uow: UnitOfWork, ids: list[int]) -> dict[int, list[Any]]:
+    lines_by_order: dict[int, list[Any]] = defaultdict(list)
+    for i in range(0, len(ids), IN_CHUNK):
+        for ln in uow.conn.execute(
+            sa.select(
+                LINE.c.id,
+                LINE.c.order_id,
+                LINE.c.sku_code,
+                LINE.c.sku_id,
+                LINE.c.quantity,
+                LINE.c.channel_sku_id,
+                LINE.c.name,
+                LINE.c.spec,
+                LINE.c.refund_status,
+            )
+            .where(LINE.c.order_id.in_(ids[i : i + IN_CHUNK]), LINE.c.refund_status != "refunded")
+            .order_by(LINE.c.order_id, LINE.c.line_no)
+        ):
+            lines_by_order[ln.order_id].append(ln)
+    return lines_by_order
 
 
 # --------------------------------------------------------------------------- SKU mapping
@@ -923,3 +995,148 @@ def fix_address(
             )
         )
     return list(fixed["address_issues"])
+
+
+# --------------------------------------------------------------------------- manual review
+
+
+def approve_order(uow: UnitOfWork, order_id: int, *, role: str = "admin", note: str = "") -> str:
+    """A person approves a held order: manual-review steps advance one role at a time (e.g.
+    customer service, then finance); holds a person may wave through (blacklist, buyer
+    message, suspected duplicate) are cleared and remembered so review does not raise them
+    again. Holds with a cause to fix (address, stock, SKU) stay. Returns the new status."""
+    row = uow.conn.execute(sa.select(ORDER).where(ORDER.c.id == order_id)).first()
+    if row is None:
+        raise NotFound(f"order {order_id} does not exist", code="unknown_order")
+    status = S(row.status)
+    if status not in (S.HELD, S.PENDING_REVIEW):
+        raise InvalidTransition(
+            f"order {order_id} is {status.value}: nothing to approve", current=status.value
+        )
+    holds = {
+        h.code: h.detail
+        for h in uow.conn.execute(sa.select(HOLD).where(HOLD.c.order_id == order_id))
+    }
+    steps = list(row.review_steps or [])
+    ts = now()
+    if "manual_review" in holds and steps:
+        if role not in (steps[0], "admin"):
+            raise ValidationError("role", f"this review step belongs to {steps[0]}, not {role}")
+        done = steps.pop(0)
+        if steps:
+            uow.conn.execute(
+                sa.update(ORDER).where(ORDER.c.id == order_id).values(review_steps=steps)
+            )
+            uow.conn.execute(
+                sa.insert(HISTORY).values(
+                    order_id=order_id,
+                    from_status=status.value,
+                    to_status=status.value,
+                    actor=uow.actor,
+                    reason=f"{done} 已审核, 待 {steps[0]} 审核" + (f": {note}" if note else ""),
+                    created_at=ts,
+                )
+            )
+            return status.value
+    waived = [c for c in holds if c in OVERRIDABLE]
+    rest = {c: d for c, d in holds.items() if c not in OVERRIDABLE}
+    if not waived and status is S.HELD:
+        raise ValidationError(
+            "holds", f"nothing a person can approve: fix {', '.join(rest) or 'the order'} first"
+        )
+    rule_names = [
+        e["source"].split(":", 1)[1].rsplit("@", 1)[0]
+        for e in (row.review_log or [])
+        if e.get("outcome") == "manual_review"
+    ]
+    approved = sorted({*(row.approved_rules or []), *waived, *rule_names})
+    uow.conn.execute(
+        sa.update(ORDER)
+        .where(ORDER.c.id == order_id)
+        .values(approved_rules=approved, review_steps=[])
+    )
+    _set_holds(uow, {order_id: rest}, ts)
+    reason = "人工审核通过: " + ", ".join(waived) + (f" ({note})" if note else "")
+    if status is S.HELD and not rest:
+        _transition(uow, [Change(order_id, status, S.PENDING_REVIEW, reason)], ts)
+        return S.PENDING_REVIEW.value
+    uow.conn.execute(
+        sa.insert(HISTORY).values(
+            order_id=order_id,
+            from_status=status.value,
+            to_status=status.value,
+            actor=uow.actor,
+            reason=reason[:300],
+            created_at=ts,
+        )
+    )
+    return status.value
+
+
+def reject_order(uow: UnitOfWork, order_id: int, *, reason: str) -> None:
+    """Reject at review: the order is cancelled with the reason and its stock released."""
+    cancel_order(uow, order_id, reason=f"审核拒绝: {reason}" if reason.strip() else "")
+
+
+# --------------------------------------------------------------------------- rule dry run
+
+
+@dataclass
+class DryRunChange:
+    order_id: int
+    external_id: str
+    status: str
+    before: str
+    after: str
+
+
+def _decision(outcome: Any) -> str:
+    parts = []
+    if outcome.approved_by:
+        parts.append(f"approve({outcome.approved_by})")
+    parts += [f"hold:{c}" for c in sorted(outcome.holds)]
+    if outcome.warehouse:
+        parts.append(f"warehouse:{outcome.warehouse}")
+    if outcome.carrier:
+        parts.append(f"carrier:{outcome.carrier}")
+    parts += [f"tag:{t}" for t in outcome.tags]
+    return ", ".join(parts) or "-"
+
+
+def dry_run_rules(
+    uow: UnitOfWork, rules: list[Rule], *, limit: int = 5000
+) -> tuple[int, list[DryRunChange]]:
+    """What ``rules`` would decide for the orders not yet in the warehouse, compared with the
+    active rule book; nothing is written. Returns (orders examined, orders that would change)."""
+    orders = list(
+        uow.conn.execute(
+            sa.select(ORDER)
+            .where(
+                ORDER.c.status.in_(
+                    [S.PENDING_REVIEW.value, S.HELD.value, S.APPROVED.value, S.ALLOCATED.value]
+                )
+            )
+            .order_by(ORDER.c.id)
+            .limit(limit)
+        )
+    )
+    if not orders:
+        return 0, []
+    lines = _lines_of(uow, [o.id for o in orders])
+    facts = {
+        o.id: OrderFacts(
+            o.id, [LineFacts(ln.sku_code, ln.sku_id, ln.quantity) for ln in lines[o.id]]
+        )
+        for o in orders
+    }
+    ctx = load_review_context(uow, orders, facts)
+    changes = []
+    for o in orders:
+        demand = expand_demand(facts[o.id].lines, ctx.bundles)
+        order_facts = ctx.rule_facts(o, facts[o.id], demand)
+        skip = frozenset(o.approved_rules or ())
+        before = _decision(evaluate(ctx.rules, order_facts, skip=skip))
+        after = _decision(evaluate(rules, order_facts, skip=skip))
+        if before != after:
+            changes.append(DryRunChange(o.id, o.external_id, o.status, before, after))
+    return len(orders), changes

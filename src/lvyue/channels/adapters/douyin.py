@@ -17,11 +17,10 @@ import hashlib
 import hmac
 import json
 import math
-import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Unpack
 
 import httpx
 
@@ -34,17 +33,12 @@ from lvyue.channels.adapters.base import (
     Shipment,
     ShopCredentials,
     StockQuantity,
-    with_retries,
 )
-from lvyue.channels.adapters.signing import (
-    Fields,
-    discount_to_match,
-    exchange,
-    read_pages_backwards,
-    split_windows,
-)
+from lvyue.channels.adapters.carriers import platform_codes
+from lvyue.channels.adapters.common import discount_to_match, pull_windows, read_pages_backwards
+from lvyue.channels.adapters.fields import Fields
+from lvyue.channels.adapters.transport import HttpAdapter, Injected, exchange
 from lvyue.core.clock import SHANGHAI
-from lvyue.core.clock import now as utc_now
 from lvyue.core.money import from_fen
 from lvyue.orders.canonical import (
     CanonicalBuyer,
@@ -59,17 +53,7 @@ API_VERSION = "2"
 SUCCESS = 10000
 SIGN_METHODS = ("hmac-sha256", "md5")
 
-# Our carrier codes → Douyin ``company_code`` (the values /order/logisticsCompanyList returns).
-# [U] Douyin uses kuaidi100-style pinyin codes; re-check against logisticsCompanyList per shop.
-CARRIER_CODES: dict[str, str] = {
-    "SF": "shunfeng",
-    "ZTO": "zhongtong",
-    "YTO": "yuantong",
-    "STO": "shentong",
-    "YUNDA": "yunda",
-    "JD": "jd",
-    "EMS": "ems",
-}
+CARRIER_CODES = platform_codes(lambda c: c.douyin)  # our carrier code -> company_code
 
 # Shop-order ``order_status``: 1 awaiting payment/confirmation, 105 paid, 2 to ship,
 # 101 partly shipped, 3 shipped, 5 completed, 4 cancelled.
@@ -167,27 +151,24 @@ class _WindowTooBig(Exception):
     """A window holds more orders than searchList lets us page through."""
 
 
-class DouyinAdapter:
+class DouyinAdapter(HttpAdapter):
     platform: ClassVar[str] = "douyin"
+    timeout: ClassVar[float] = 15.0
 
     def __init__(
         self,
         credentials: ShopCredentials,
         client: httpx.Client | None = None,
         *,
-        sleep: Callable[[float], None] = time.sleep,
-        clock: Callable[[], datetime] = utc_now,
         sign_method: str = "hmac-sha256",
+        **injected: Unpack[Injected],
     ) -> None:
         if not (credentials.app_key and credentials.app_secret and credentials.token):
             raise ValueError("Douyin needs app_key, app_secret and the shop's access token")
         if sign_method not in SIGN_METHODS:
             raise ValueError(f"unknown sign_method {sign_method!r}")
-        self._creds = credentials
+        super().__init__(credentials, client, **injected)
         self._base = credentials.base_url.rstrip("/")
-        self._client = client or httpx.Client(timeout=15.0)
-        self._sleep = sleep
-        self._clock = clock
         self._sign_method = sign_method
         # No documented window limit; a day keeps pages shallow. The hard limit is that
         # paging stops at 50,000 rows (isv.parameter-invalid:20013), so fuller windows are
@@ -202,7 +183,7 @@ class DouyinAdapter:
         """One API call with retries; returns the envelope's ``data``."""
         body = param_json(params)
         url = f"{self._base}/{method.replace('.', '/')}"
-        app_key, secret = self._creds.app_key or "", self._creds.app_secret or ""
+        app_key, secret = self._credentials.app_key or "", self._credentials.app_secret or ""
 
         def once() -> Any:
             # A fresh timestamp and signature on every attempt: a retry may come much later.
@@ -214,7 +195,7 @@ class DouyinAdapter:
                 "v": API_VERSION,
                 "sign_method": self._sign_method,
                 "sign": doudian_sign(app_key, secret, method, body, ts, self._sign_method),
-                "access_token": self._creds.token or "",
+                "access_token": self._credentials.token or "",
             }
             headers = {
                 "Content-Type": "application/json;charset=utf-8",
@@ -228,25 +209,16 @@ class DouyinAdapter:
             )
             return unwrap(answer)
 
-        return with_retries(once, sleep=self._sleep)
+        return self._retrying(once)
 
     # -- orders ---------------------------------------------------------------------------
 
     def fetch_orders(self, since: datetime, until: datetime) -> Iterator[RawOrder]:
-        seen: set[tuple[str, datetime | None]] = set()
-        for start, end in split_windows(since, until, self.window):
-            for payload in self._search(start, end):
-                raw = self._raw(payload)
-                # The platform's bounds are whole seconds and (probably) inclusive at both
-                # ends; keeping [start, end) here gives an order on a window edge to exactly
-                # one of two adjacent windows.
-                # (A row without a modified time cannot be placed; it is passed on, not lost.)
-                if raw.updated_at is not None and not start <= raw.updated_at < end:
-                    continue
-                key = (raw.external_id, raw.updated_at)
-                if key not in seen:  # paging backwards may show a row twice
-                    seen.add(key)
-                    yield raw
+        # The platform's bounds are whole seconds and (probably) inclusive at both ends;
+        # pull_windows keeps [start, end) and drops the repeats that paging backwards shows.
+        yield from pull_windows(
+            since, until, self.window, lambda start, end: map(self._raw, self._search(start, end))
+        )
 
     def _search(self, start: datetime, end: datetime) -> list[dict[str, Any]]:
         lo, hi = math.floor(start.timestamp()), math.ceil(end.timestamp())
@@ -362,9 +334,6 @@ class DouyinAdapter:
                     int(item.channel_item) if item.channel_item.isdigit() else item.channel_item
                 )
             self.call("sku.syncStock", params)
-
-    def close(self) -> None:
-        self._client.close()
 
 
 # --- field helpers (Douyin units) ----------------------------------------------------------

@@ -14,11 +14,10 @@ shop's ``access_token``.
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Unpack
 
 import httpx
 
@@ -31,21 +30,19 @@ from lvyue.channels.adapters.base import (
     Shipment,
     ShopCredentials,
     StockQuantity,
-    with_retries,
 )
-from lvyue.channels.adapters.signing import (
-    Fields,
+from lvyue.channels.adapters.carriers import platform_codes
+from lvyue.channels.adapters.common import (
     ceil_second,
     discount_to_match,
-    exchange,
     floor_second,
     format_local_time,
+    pull_windows,
     read_pages_backwards,
-    sign_value,
-    split_windows,
-    top_style_sign,
 )
-from lvyue.core.clock import now as utc_now
+from lvyue.channels.adapters.fields import Fields
+from lvyue.channels.adapters.signing import sign_value, top_style_sign
+from lvyue.channels.adapters.transport import HttpAdapter, Injected, exchange
 from lvyue.orders.canonical import (
     CanonicalBuyer,
     CanonicalLine,
@@ -111,17 +108,7 @@ OPTIONAL_FIELDS = ",".join(
     )
 )
 
-# Our carrier codes → JD ``logiCoprId``. [U] commonly cited ids from a single third-party
-# source; JD's carrier list for the shop is authoritative.
-CARRIER_CODES: dict[str, str] = {
-    "SF": "467",
-    "YTO": "463",
-    "STO": "470",
-    "ZTO": "1499",
-    "YUNDA": "1327",
-    "EMS": "465",
-    "JD": "2087",
-}
+CARRIER_CODES = platform_codes(lambda c: c.jd)  # our carrier code -> logiCoprId
 
 # Gateway error codes: 2 App Call Limited; 11/12 missing/invalid signature; 18/19 missing or
 # invalid access_token [U — the token codes are from memory of the JOS table].
@@ -178,24 +165,20 @@ def check_api_result(result: Mapping[str, Any], method: str) -> None:
         raise ChannelError(f"jd {method}: {message}", code=code)
 
 
-class JdAdapter:
+class JdAdapter(HttpAdapter):
     platform: ClassVar[str] = "jd"
+    timeout: ClassVar[float] = 15.0
 
     def __init__(
         self,
         credentials: ShopCredentials,
         client: httpx.Client | None = None,
-        *,
-        sleep: Callable[[float], None] = time.sleep,
-        clock: Callable[[], datetime] = utc_now,
+        **injected: Unpack[Injected],
     ) -> None:
         if not (credentials.app_key and credentials.app_secret and credentials.token):
             raise ValueError("JD needs app_key, app_secret and the shop's access_token")
-        self._creds = credentials
+        super().__init__(credentials, client, **injected)
         self._url = credentials.base_url.rstrip("/") + GATEWAY_PATH
-        self._client = client or httpx.Client(timeout=15.0)
-        self._sleep = sleep
-        self._clock = clock
         # JD allows up to one month per search; a day keeps each window's paging shallow.
         self.window = timedelta(days=1)
         self.page_size = 50  # the documented maximum (older SDKs sent 100)
@@ -205,14 +188,14 @@ class JdAdapter:
     def call(self, method: str, business: Mapping[str, Any]) -> dict[str, Any]:
         """One API call with retries; returns the ``…_responce`` object."""
         param_json = jd_params(business)
-        secret = self._creds.app_secret or ""
+        secret = self._credentials.app_secret or ""
 
         def once() -> dict[str, Any]:
             # Fresh timestamp per attempt: JD rejects requests more than 6 minutes off.
             params = {
                 "method": method,
-                "app_key": self._creds.app_key or "",
-                "access_token": self._creds.token or "",
+                "app_key": self._credentials.app_key or "",
+                "access_token": self._credentials.token or "",
                 "timestamp": format_local_time(self._clock()),
                 "v": API_VERSION,
                 "360buy_param_json": param_json,
@@ -220,24 +203,16 @@ class JdAdapter:
             params["sign"] = top_style_sign(params, secret)
             return unwrap(method, exchange(lambda: self._client.post(self._url, data=params)))
 
-        return with_retries(once, sleep=self._sleep)
+        return self._retrying(once)
 
     # -- orders ---------------------------------------------------------------------------
 
     def fetch_orders(self, since: datetime, until: datetime) -> Iterator[RawOrder]:
-        seen: set[tuple[str, datetime | None]] = set()
-        for start, end in split_windows(since, until, self.window):
-            for payload in self._search(start, end):
-                raw = self._raw(payload)
-                # JD's bounds are whole seconds; [start, end) gives an order on the edge to
-                # exactly one of two adjacent windows whatever JD does with end_date.
-                # (A row without a modified time cannot be placed; it is passed on, not lost.)
-                if raw.updated_at is not None and not start <= raw.updated_at < end:
-                    continue
-                key = (raw.external_id, raw.updated_at)
-                if key not in seen:  # paging backwards may show a row twice
-                    seen.add(key)
-                    yield raw
+        # JD's bounds are whole seconds; pull_windows keeps [start, end), whatever JD does
+        # with end_date, and drops the repeats that paging backwards shows.
+        yield from pull_windows(
+            since, until, self.window, lambda start, end: map(self._raw, self._search(start, end))
+        )
 
     def _search(self, start: datetime, end: datetime) -> list[dict[str, Any]]:
         def fetch_page(page_no: int) -> tuple[Sequence[dict[str, Any]], int]:
@@ -344,9 +319,6 @@ class JdAdapter:
                 raise ValueError(f"negative stock for {item.channel_sku}")
             inner = self.call(STOCK_METHOD, {"skuId": item.channel_sku, "stockNum": item.quantity})
             _check_success(inner, STOCK_METHOD)  # [U] response shape
-
-    def close(self) -> None:
-        self._client.close()
 
 
 def _check_success(result: object, method: str) -> None:

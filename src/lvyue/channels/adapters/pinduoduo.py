@@ -8,10 +8,9 @@ JSON POST to ``/api/router``.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from datetime import datetime, timedelta
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Unpack
 
 import httpx
 
@@ -24,23 +23,23 @@ from lvyue.channels.adapters.base import (
     Shipment,
     ShopCredentials,
     StockQuantity,
-    with_retries,
 )
-from lvyue.channels.adapters.signing import (
-    Fields,
+from lvyue.channels.adapters.carriers import platform_codes
+from lvyue.channels.adapters.common import (
     ceil_second,
+    check_page_size,
     country_code,
     discount_to_match,
-    exchange,
     floor_second,
+    gateway_url,
     parse_local_time,
-    payload_errors,
+    pull_windows,
     read_pages_backwards,
-    sign_value,
-    split_windows,
-    top_style_sign,
+    stock_sku_key,
 )
-from lvyue.core import clock as core_clock
+from lvyue.channels.adapters.fields import Fields, payload_errors
+from lvyue.channels.adapters.signing import sign_value, top_style_sign
+from lvyue.channels.adapters.transport import HttpAdapter, Injected, exchange
 from lvyue.core.money import ZERO
 from lvyue.orders.canonical import (
     CanonicalLine,
@@ -51,19 +50,6 @@ from lvyue.orders.canonical import (
 )
 
 GATEWAY_PATH = "/api/router"
-
-# Our carrier codes → PDD ``logistics_id`` (from pdd.logistics.companies.get). Recalled from
-# merchant tools, not from a primary source [U]: check against the companies call before
-# production, or pass ``carrier_codes``.
-PDD_CARRIERS: Mapping[str, int] = {
-    "STO": 1,
-    "SF": 44,
-    "YTO": 85,
-    "ZTO": 115,
-    "EMS": 118,
-    "JD": 120,
-    "YUNDA": 121,
-}
 
 # Order-level refund_status: 1 none (or closed), 2 after-sale in progress, 3 refunding,
 # 4 refunded. PDD has no per-line refund state, so every line carries the order's.
@@ -105,7 +91,7 @@ def order_status(order: Fields) -> ChannelStatus:
     return "paid"
 
 
-class PinduoduoAdapter:
+class PinduoduoAdapter(HttpAdapter):
     """Client for one Pinduoduo shop.
 
     ``credentials``: ``base_url`` (``https://gw-api.pinduoduo.com``; ``/api/router`` is
@@ -125,41 +111,28 @@ class PinduoduoAdapter:
         credentials: ShopCredentials,
         client: httpx.Client | None = None,
         *,
-        sleep: Callable[[float], None] = time.sleep,
-        clock: Callable[[], datetime] = core_clock.now,
         page_size: int = 100,
         carrier_codes: Mapping[str, int] | None = None,
+        **injected: Unpack[Injected],
     ) -> None:
         if not credentials.app_key or not credentials.app_secret:
             raise ValueError("Pinduoduo needs app_key (client_id) and app_secret")
-        self._stock_key = credentials.extra.get("stock_sku_key", "sku_id")
-        if self._stock_key not in ("sku_id", "outer_id"):
-            raise ValueError("stock_sku_key must be sku_id or outer_id")
-        if not 1 <= page_size <= self.max_page_size:
-            raise ValueError(f"page_size must be 1..{self.max_page_size}")
+        self._stock_key = stock_sku_key(credentials)
+        check_page_size(page_size, self.max_page_size)
+        super().__init__(credentials, client, **injected)
         self._client_id = credentials.app_key
         self._secret = credentials.app_secret
         self._token = credentials.token or ""
-        base = credentials.base_url.rstrip("/")
-        self._url = base if base.endswith(GATEWAY_PATH) else base + GATEWAY_PATH
-        self._client = client or httpx.Client(timeout=30.0)
-        self._sleep = sleep
-        self._clock = clock
+        self._url = gateway_url(credentials.base_url, GATEWAY_PATH)
         self._page_size = page_size
-        self._carriers = {k.upper(): v for k, v in (carrier_codes or PDD_CARRIERS).items()}
+        self._carriers = platform_codes(lambda c: c.pinduoduo, carrier_codes)
 
     # --- pulling orders ------------------------------------------------------------------
 
     def fetch_orders(self, since: datetime, until: datetime) -> Iterator[RawOrder]:
         # The list carries whole orders, so the same version is never returned twice, but a
         # newer version met in a later window is.
-        seen: set[tuple[str, datetime | None]] = set()
-        for start, end in split_windows(since, until, self.window):
-            for raw in self._list_window(start, end):
-                key = (raw.external_id, raw.updated_at)
-                if key not in seen:
-                    seen.add(key)
-                    yield raw
+        yield from pull_windows(since, until, self.window, self._list_window)
 
     def _list_window(self, start: datetime, end: datetime) -> list[RawOrder]:
         # Bounds are Unix seconds, inclusive or not is undocumented: ask a second wider on
@@ -183,11 +156,7 @@ class PinduoduoAdapter:
         for i, row in enumerate(read_pages_backwards(page, self._page_size)):
             raw = self._raw(Fields(row, f"order_sn_list[{i}]"))
             latest[raw.external_id] = raw
-        return [
-            raw
-            for raw in latest.values()
-            if raw.updated_at is None or start <= raw.updated_at < end
-        ]
+        return list(latest.values())  # pull_windows keeps those inside [start, end)
 
     def fetch_order(self, external_id: str) -> RawOrder:
         body = self._call("pdd.order.information.get", {"order_sn": external_id})
@@ -324,7 +293,7 @@ class PinduoduoAdapter:
     # --- the gateway -------------------------------------------------------------------------
 
     def _call(self, api_type: str, params: Mapping[str, object]) -> dict[str, Any]:
-        return with_retries(lambda: self._call_once(api_type, params), sleep=self._sleep)
+        return self._retrying(lambda: self._call_once(api_type, params))
 
     def _call_once(self, api_type: str, params: Mapping[str, object]) -> dict[str, Any]:
         request: dict[str, object] = {

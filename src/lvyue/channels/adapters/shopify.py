@@ -13,51 +13,39 @@ the buyer on ship-back).
 
 from __future__ import annotations
 
-import time
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, Unpack
 
 import httpx
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from lvyue.channels.adapters.base import (
-    AuthError,
     ChannelError,
     PayloadError,
-    RateLimited,
     RawOrder,
     Shipment,
     ShopCredentials,
     StockQuantity,
-    with_retries,
 )
+from lvyue.channels.adapters.carriers import carrier
+from lvyue.channels.adapters.common import check_page_size, within
+from lvyue.channels.adapters.fields import payload_errors
+from lvyue.channels.adapters.transport import HttpAdapter, Injected, http_error, response_json
 from lvyue.channels.adapters.webhooks import (
     base64_hmac_sha256,
     header,
     verify_base64_hmac_sha256,
 )
 from lvyue.core.clock import as_utc
-from lvyue.core.clock import now as utc_now
 from lvyue.orders.canonical import CanonicalOrder, ChannelStatus
 
 DEFAULT_API_VERSION = "2024-10"
 MAX_PAGE_SIZE = 250
 
-# Our carrier code -> (Shopify tracking company, Kuaidi100 company code). Shopify builds a
-# tracking link only for company names on its list, so we always send a Kuaidi100 link too.
-# [U] which of these names Shopify recognises; "SF Express" and "China Post" are on its list.
-CARRIERS: dict[str, tuple[str, str]] = {
-    "SF": ("SF Express", "shunfeng"),
-    "ZTO": ("ZTO Express", "zhongtong"),
-    "YTO": ("YTO Express", "yuantong"),
-    "STO": ("STO Express", "shentong"),
-    "YUNDA": ("Yunda Express", "yunda"),
-    "JD": ("JD Logistics", "jd"),
-    "EMS": ("China EMS", "ems"),
-}
+# Shopify links only the carriers on its list, so a Kuaidi100 link always goes along.
 KUAIDI100_TRACKING_URL = "https://www.kuaidi100.com/chaxun?com={com}&nu={number}"
 
 # Fulfillment orders that can still take a fulfillment (REST spells the enum in lower case).
@@ -71,12 +59,11 @@ def shopify_webhook_signature(secret: str, body: bytes) -> str:
 
 def tracking_info(carrier_code: str, tracking_no: str) -> dict[str, str]:
     """``tracking_info`` for a fulfillment; unknown carriers are passed through by name."""
-    known = CARRIERS.get(carrier_code.upper())
+    known = carrier(carrier_code)
     if known is None:
         return {"number": tracking_no, "company": carrier_code}
-    company, kuaidi100 = known
-    url = KUAIDI100_TRACKING_URL.format(com=kuaidi100, number=tracking_no)
-    return {"number": tracking_no, "company": company, "url": url}
+    url = KUAIDI100_TRACKING_URL.format(com=known.kuaidi100, number=tracking_no)
+    return {"number": tracking_no, "company": known.shopify, "url": url}
 
 
 # --- payload model: only the fields we map; pydantic names the field when one is bad --------
@@ -196,10 +183,8 @@ def _is_cod(gateways: list[str]) -> bool:
 def parse_order(payload: Mapping[str, Any]) -> CanonicalOrder:
     """Map one Shopify REST order object to the canonical order (PayloadError names the
     field). Money stays in the shop currency, which is kept in ``currency``."""
-    try:
+    with payload_errors():
         o = _Order.model_validate(payload)
-    except ValidationError as exc:
-        raise _payload_error(exc) from exc
     fully_refunded = o.financial_status == "refunded"
     refunded: Counter[int] = Counter()
     for refund in o.refunds:
@@ -261,7 +246,7 @@ def parse_order(payload: Mapping[str, Any]) -> CanonicalOrder:
             "id": str(c.id) if c.id else None,
             "nick": _join(c.first_name, c.last_name) or c.email,
         }
-    try:
+    with payload_errors():
         return CanonicalOrder.model_validate(
             {
                 "external_id": str(o.id),
@@ -279,15 +264,6 @@ def parse_order(payload: Mapping[str, Any]) -> CanonicalOrder:
                 "tags": [t.strip() for t in (o.tags or "").split(",") if t.strip()],
             }
         )
-    except ValidationError as exc:
-        raise _payload_error(exc) from exc
-
-
-def _payload_error(exc: ValidationError) -> PayloadError:
-    """Name every bad field as its dotted path, e.g. ``line_items.0.price``."""
-    return PayloadError(
-        "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-    )
 
 
 def _updated_at(payload: Mapping[str, Any]) -> datetime | None:
@@ -297,7 +273,7 @@ def _updated_at(payload: Mapping[str, Any]) -> datetime | None:
         return None
 
 
-class ShopifyAdapter:
+class ShopifyAdapter(HttpAdapter):
     """Talks to one Shopify shop's Admin REST API."""
 
     platform: ClassVar[str] = "shopify"
@@ -307,29 +283,19 @@ class ShopifyAdapter:
         credentials: ShopCredentials,
         client: httpx.Client | None = None,
         *,
-        sleep: Callable[[float], None] = time.sleep,
-        clock: Callable[[], datetime] = utc_now,
         page_size: int = MAX_PAGE_SIZE,
+        **injected: Unpack[Injected],
     ) -> None:
         if not credentials.token:
             raise ValueError("Shopify needs an Admin API access token (credentials.token)")
-        if not 1 <= page_size <= MAX_PAGE_SIZE:
-            raise ValueError(f"page_size must be 1..{MAX_PAGE_SIZE}")
-        self._credentials = credentials
-        self._owns_client = client is None
-        self._client = client or httpx.Client(timeout=30.0)
-        self._sleep = sleep
-        self._clock = clock  # unused by Shopify (no window limit); kept for a uniform signature
+        check_page_size(page_size, MAX_PAGE_SIZE)
+        super().__init__(credentials, client, **injected)
         self._page_size = page_size
         version = credentials.extra.get("api_version", DEFAULT_API_VERSION)
         self._api = f"{credentials.base_url.rstrip('/')}/admin/api/{version}"
         self._location_id = credentials.extra.get("location_id")
         self._notify = credentials.extra.get("notify_customer", "").lower() == "true"
         self._inventory_items: dict[str, str] = {}
-
-    def close(self) -> None:
-        if self._owns_client:
-            self._client.close()
 
     # --- HTTP ---------------------------------------------------------------------------
 
@@ -345,7 +311,7 @@ class ShopifyAdapter:
             _raise_for_status(resp)
             return resp
 
-        return with_retries(attempt, sleep=self._sleep)
+        return self._retrying(attempt)
 
     # --- orders -------------------------------------------------------------------------
 
@@ -369,7 +335,7 @@ class ShopifyAdapter:
             resp = self._call("GET", url, params=params)
             for payload in _json(resp).get("orders", []):
                 raw = RawOrder(str(payload["id"]), _updated_at(payload), payload)
-                if raw.updated_at is None or since <= raw.updated_at < until:
+                if within(raw, since, until):
                     yield raw
             # The cursor is keyset-based, so orders changing while we page cannot shift
             # others out of view; the next URL must be followed verbatim (no other filters).
@@ -490,10 +456,7 @@ class ShopifyAdapter:
 
 
 def _json(resp: httpx.Response) -> Any:
-    try:
-        return resp.json()
-    except ValueError as exc:
-        raise ChannelError(f"shopify: response is not JSON ({resp.status_code})") from exc
+    return response_json(resp, "shopify")
 
 
 def _raise_for_status(resp: httpx.Response) -> None:
@@ -504,13 +467,4 @@ def _raise_for_status(resp: httpx.Response) -> None:
         detail = resp.json().get("errors", resp.text)
     except ValueError:
         detail = resp.text
-    message = f"shopify {status}: {detail}"
-    if status in (401, 403):  # bad token or a missing scope: a retry cannot fix either
-        raise AuthError(message, code=str(status))
-    if status == 429:
-        try:
-            retry_after = float(resp.headers.get("Retry-After", "2"))
-        except ValueError:
-            retry_after = 2.0
-        raise RateLimited(message, code="429", retry_after=retry_after)
-    raise ChannelError(message, code=str(status), retryable=status >= 500)
+    raise http_error(resp, f"shopify {status}: {detail}", code=str(status))

@@ -9,11 +9,10 @@ modified-time window) and read in full with ``taobao.trade.fullinfo.get``; ship-
 from __future__ import annotations
 
 import re
-import time
 from collections import defaultdict
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from datetime import datetime, timedelta
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Unpack
 
 import httpx
 
@@ -26,24 +25,24 @@ from lvyue.channels.adapters.base import (
     Shipment,
     ShopCredentials,
     StockQuantity,
-    with_retries,
 )
-from lvyue.channels.adapters.signing import (
-    SIGN_METHODS,
-    Fields,
+from lvyue.channels.adapters.carriers import platform_codes
+from lvyue.channels.adapters.common import (
     ceil_second,
+    check_page_size,
     country_code,
     discount_to_match,
-    exchange,
     floor_second,
     format_local_time,
+    gateway_url,
     parse_local_time,
-    payload_errors,
     read_pages_backwards,
     split_windows,
-    top_style_sign,
+    stock_sku_key,
 )
-from lvyue.core import clock as core_clock
+from lvyue.channels.adapters.fields import Fields, payload_errors
+from lvyue.channels.adapters.signing import SIGN_METHODS, top_style_sign
+from lvyue.channels.adapters.transport import HttpAdapter, Injected, exchange
 from lvyue.core.money import ZERO
 from lvyue.orders.canonical import (
     CanonicalBuyer,
@@ -55,18 +54,6 @@ from lvyue.orders.canonical import (
 )
 
 GATEWAY_PATH = "/router/rest"
-
-# Our carrier codes → TOP ``company_code`` (from taobao.logistics.companies.get). These are the
-# Cainiao codes in common use [S]; a shop with other carriers passes ``carrier_codes``.
-TAOBAO_CARRIERS: Mapping[str, str] = {
-    "SF": "SF",
-    "ZTO": "ZTO",
-    "YTO": "YTO",
-    "STO": "STO",
-    "YUNDA": "YUNDA",
-    "JD": "JD",
-    "EMS": "EMS",
-}
 
 TRADE_STATUS: Mapping[str, ChannelStatus] = {
     "TRADE_NO_CREATE_PAY": "unpaid",
@@ -118,7 +105,7 @@ _BAN_SECONDS = re.compile(r"ban will last for (\d+) more seconds", re.IGNORECASE
 _SKUS_PER_CALL = 20  # taobao.skus.quantity.update takes at most 20 pairs
 
 
-class TaobaoAdapter:
+class TaobaoAdapter(HttpAdapter):
     """Client for one Taobao/Tmall shop.
 
     ``credentials``: ``base_url`` (``https://eco.taobao.com``; ``/router/rest`` is appended
@@ -139,31 +126,24 @@ class TaobaoAdapter:
         credentials: ShopCredentials,
         client: httpx.Client | None = None,
         *,
-        sleep: Callable[[float], None] = time.sleep,
-        clock: Callable[[], datetime] = core_clock.now,
         page_size: int = 50,
         carrier_codes: Mapping[str, str] | None = None,
+        **injected: Unpack[Injected],
     ) -> None:
         if not credentials.app_key or not credentials.app_secret:
             raise ValueError("Taobao needs app_key and app_secret")
         self._sign_method = credentials.extra.get("sign_method", "md5")
         if self._sign_method not in SIGN_METHODS:
             raise ValueError(f"sign_method must be one of {SIGN_METHODS}")
-        self._stock_key = credentials.extra.get("stock_sku_key", "sku_id")
-        if self._stock_key not in ("sku_id", "outer_id"):
-            raise ValueError("stock_sku_key must be sku_id or outer_id")
-        if not 1 <= page_size <= self.max_page_size:
-            raise ValueError(f"page_size must be 1..{self.max_page_size}")
+        self._stock_key = stock_sku_key(credentials)
+        check_page_size(page_size, self.max_page_size)
+        super().__init__(credentials, client, **injected)
         self._app_key = credentials.app_key
         self._secret = credentials.app_secret
         self._session = credentials.token or ""
-        base = credentials.base_url.rstrip("/")
-        self._url = base if base.endswith(GATEWAY_PATH) else base + GATEWAY_PATH
-        self._client = client or httpx.Client(timeout=30.0)
-        self._sleep = sleep
-        self._clock = clock
+        self._url = gateway_url(credentials.base_url, GATEWAY_PATH)
         self._page_size = page_size
-        self._carriers = {k.upper(): v for k, v in (carrier_codes or TAOBAO_CARRIERS).items()}
+        self._carriers = platform_codes(lambda c: c.taobao, carrier_codes)
 
     # --- pulling orders ------------------------------------------------------------------
 
@@ -366,7 +346,7 @@ class TaobaoAdapter:
     # --- the gateway -------------------------------------------------------------------------
 
     def _call(self, method: str, params: Mapping[str, str]) -> dict[str, Any]:
-        return with_retries(lambda: self._call_once(method, params), sleep=self._sleep)
+        return self._retrying(lambda: self._call_once(method, params))
 
     def _call_once(self, method: str, params: Mapping[str, str]) -> dict[str, Any]:
         # System parameters go in the query string and business ones in the form body, as the

@@ -19,34 +19,33 @@ from __future__ import annotations
 import html
 import math
 import re
-import time
 from collections import defaultdict
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal, Unpack
 
 import httpx
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from lvyue.channels.adapters.base import (
-    AuthError,
     ChannelError,
     PayloadError,
-    RateLimited,
     RawOrder,
     Shipment,
     ShopCredentials,
     StockQuantity,
-    with_retries,
 )
+from lvyue.channels.adapters.carriers import carrier
+from lvyue.channels.adapters.common import check_page_size, each_version_once, within
+from lvyue.channels.adapters.fields import payload_errors
+from lvyue.channels.adapters.transport import HttpAdapter, Injected, http_error, response_json
 from lvyue.channels.adapters.webhooks import (
     base64_hmac_sha256,
     header,
     verify_base64_hmac_sha256,
 )
 from lvyue.core.clock import as_utc
-from lvyue.core.clock import now as utc_now
 from lvyue.orders.canonical import CanonicalOrder, ChannelStatus
 
 API = "/wp-json/wc/v3"
@@ -55,19 +54,7 @@ MAX_PAGE_SIZE = 100
 MAX_BATCH = 100
 _SECOND = timedelta(seconds=1)
 
-# Our carrier code -> (provider name shown to the buyer, Kuaidi100 company code). The Shipment
-# Tracking extension's built-in providers are chosen per country and their names for Chinese
-# couriers are [U], so we always send a custom provider with our own tracking link.
-CARRIERS: dict[str, tuple[str, str]] = {
-    "SF": ("顺丰速运", "shunfeng"),
-    "ZTO": ("中通快递", "zhongtong"),
-    "YTO": ("圆通速递", "yuantong"),
-    "STO": ("申通快递", "shentong"),
-    "YUNDA": ("韵达快递", "yunda"),
-    "JD": ("京东物流", "jd"),
-    "EMS": ("EMS", "ems"),
-}
-# The extension substitutes the tracking number for %1$s.
+# A custom provider with our own link (see carriers.py); the extension puts the number at %1$s.
 TRACKING_LINK = "https://www.kuaidi100.com/chaxun?com={com}&nu=%1$s"
 
 # WooCommerce's own codes for China's provinces (i18n/states.php); we want the names the
@@ -149,14 +136,13 @@ def is_webhook_ping(headers: Mapping[str, str], body: bytes) -> bool:
 
 def tracking_item(carrier_code: str, tracking_no: str) -> dict[str, str]:
     """Body for the Shipment Tracking extension's create call."""
-    known = CARRIERS.get(carrier_code.upper())
+    known = carrier(carrier_code)
     if known is None:
         return {"tracking_number": tracking_no, "custom_tracking_provider": carrier_code}
-    name, kuaidi100 = known
     return {
         "tracking_number": tracking_no,
-        "custom_tracking_provider": name,
-        "custom_tracking_link": TRACKING_LINK.format(com=kuaidi100),
+        "custom_tracking_provider": known.woocommerce,
+        "custom_tracking_link": TRACKING_LINK.format(com=known.kuaidi100),
     }
 
 
@@ -255,10 +241,8 @@ def parse_order(payload: Mapping[str, Any]) -> CanonicalOrder:
     total equals WooCommerce's ``total`` less tax. Per-line refunds are not in the order
     object (they need ``/orders/{id}/refunds``); a ``refunded`` order marks every line.
     """
-    try:
+    with payload_errors():
         o = _Order.model_validate(payload)
-    except ValidationError as exc:
-        raise _payload_error(exc) from exc
     lines: list[dict[str, Any]] = []
     for i, li in enumerate(o.line_items):
         own_id = li.variation_id or li.product_id
@@ -296,7 +280,7 @@ def parse_order(payload: Mapping[str, Any]) -> CanonicalOrder:
         "nick": _person(o.billing.first_name, o.billing.last_name) or o.billing.email,
     }
     status = STATUS[o.status]
-    try:
+    with payload_errors():
         return CanonicalOrder.model_validate(
             {
                 "external_id": str(o.id),
@@ -313,15 +297,6 @@ def parse_order(payload: Mapping[str, Any]) -> CanonicalOrder:
                 "buyer_message": o.customer_note,
             }
         )
-    except ValidationError as exc:
-        raise _payload_error(exc) from exc
-
-
-def _payload_error(exc: ValidationError) -> PayloadError:
-    """Name every bad field as its dotted path, e.g. ``line_items.0.subtotal``."""
-    return PayloadError(
-        "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-    )
 
 
 def _modified_at(payload: Mapping[str, Any]) -> datetime | None:
@@ -335,7 +310,7 @@ def _wp_time(value: datetime) -> str:
     return value.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="seconds")
 
 
-class WooCommerceAdapter:
+class WooCommerceAdapter(HttpAdapter):
     """Talks to one WooCommerce site's REST API v3."""
 
     platform: ClassVar[str] = "woocommerce"
@@ -345,27 +320,17 @@ class WooCommerceAdapter:
         credentials: ShopCredentials,
         client: httpx.Client | None = None,
         *,
-        sleep: Callable[[float], None] = time.sleep,
-        clock: Callable[[], datetime] = utc_now,
         page_size: int = MAX_PAGE_SIZE,
+        **injected: Unpack[Injected],
     ) -> None:
         if not (credentials.app_key and credentials.app_secret):
             raise ValueError("WooCommerce needs the consumer key and secret (app_key/app_secret)")
-        if not 1 <= page_size <= MAX_PAGE_SIZE:
-            raise ValueError(f"page_size must be 1..{MAX_PAGE_SIZE}")
-        self._credentials = credentials
-        self._owns_client = client is None
-        self._client = client or httpx.Client(timeout=30.0)
-        self._sleep = sleep
-        self._clock = clock  # no window limit to enforce; kept for a uniform signature
+        check_page_size(page_size, MAX_PAGE_SIZE)
+        super().__init__(credentials, client, **injected)
         self._page_size = page_size
         self._site = credentials.base_url.rstrip("/")
         self._query_auth = credentials.extra.get("auth_in_query", "").lower() == "true"
         self._has_tracking_api: bool | None = None  # learnt on the first ship-back
-
-    def close(self) -> None:
-        if self._owns_client:
-            self._client.close()
 
     # --- HTTP ---------------------------------------------------------------------------
 
@@ -390,7 +355,7 @@ class WooCommerceAdapter:
             _raise_for_status(resp)
             return resp
 
-        return with_retries(attempt, sleep=self._sleep)
+        return self._retrying(attempt)
 
     # --- orders -------------------------------------------------------------------------
 
@@ -403,14 +368,8 @@ class WooCommerceAdapter:
         high = until.replace(microsecond=0)
         if high < until:
             high += _SECOND
-        seen: set[tuple[str, datetime | None]] = set()
-        for raw in self._window(low, high):
-            if raw.updated_at is not None and not since <= raw.updated_at < until:
-                continue
-            key = (raw.external_id, raw.updated_at)
-            if key not in seen:  # the same version can surface twice when pages shift
-                seen.add(key)
-                yield raw
+        # The same version can surface twice when pages shift.
+        yield from each_version_once(r for r in self._window(low, high) if within(r, since, until))
 
     def _window(self, low: datetime, high: datetime) -> Iterator[RawOrder]:
         """Orders modified in [low, high), whole seconds.
@@ -559,10 +518,7 @@ class WooCommerceAdapter:
 
 
 def _json(resp: httpx.Response) -> Any:
-    try:
-        return resp.json()
-    except ValueError as exc:
-        raise ChannelError(f"woocommerce: response is not JSON ({resp.status_code})") from exc
+    return response_json(resp, "woocommerce")
 
 
 def _raise_for_status(resp: httpx.Response) -> None:
@@ -574,13 +530,5 @@ def _raise_for_status(resp: httpx.Response) -> None:
         code, message = str(body.get("code") or status), str(body.get("message") or "")
     except (ValueError, AttributeError):
         code, message = str(status), resp.text[:200]
-    text = f"woocommerce {status} {code}: {message}"
-    if status in (401, 403):  # bad key/secret or a read-only key: a retry cannot fix either
-        raise AuthError(text, code=code)
-    if status == 429:  # WordPress has no limit of its own; hosts and WAFs add one
-        try:
-            retry_after = float(resp.headers.get("Retry-After", "2"))
-        except ValueError:
-            retry_after = 2.0
-        raise RateLimited(text, code=code, retry_after=retry_after)
-    raise ChannelError(text, code=code, retryable=status >= 500)
+    # 429s come from hosts and WAFs: WordPress has no rate limit of its own.
+    raise http_error(resp, f"woocommerce {status} {code}: {message}", code=code)

@@ -1,0 +1,93 @@
+"""Logistics reads: selection candidates for the batch pipeline, carrier listings."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+
+from lvyue.core.db import table_of
+from lvyue.core.uow import UnitOfWork
+from lvyue.logistics.models import Carrier, CarrierService, Rate
+from lvyue.logistics.rates import RateCard
+from lvyue.logistics.selection import Candidate
+
+CARRIER = table_of(Carrier)
+SERVICE = table_of(CarrierService)
+RATE = table_of(Rate)
+
+
+def load_services(uow: UnitOfWork) -> list[Candidate]:
+    """Every active service of an active carrier, with its whole rate table, ordered by service
+    code: load once per batch and pass to :func:`lvyue.logistics.selection.select_service` for
+    each order. Three queries, whatever the number of services and rates."""
+    conn = uow.conn
+    carriers = dict(
+        conn.execute(sa.select(CARRIER.c.id, CARRIER.c.code).where(CARRIER.c.active.is_(True)))
+        .tuples()
+        .all()
+    )
+    services = [
+        s
+        for s in conn.execute(
+            sa.select(SERVICE).where(SERVICE.c.active.is_(True)).order_by(SERVICE.c.code)
+        ).mappings()
+        if s["carrier_id"] in carriers
+    ]
+    rates: dict[int, dict[tuple[str, str], RateCard]] = {s["id"]: {} for s in services}
+    active_ids = sa.select(SERVICE.c.id).where(SERVICE.c.active.is_(True)).scalar_subquery()
+    for r in conn.execute(sa.select(RATE).where(RATE.c.service_id.in_(active_ids))).mappings():
+        table = rates.get(r["service_id"])
+        if table is None:  # the carrier is inactive
+            continue
+        table[(r["origin_province"], r["dest_province"])] = RateCard(
+            origin_province=r["origin_province"],
+            dest_province=r["dest_province"],
+            first_weight_g=r["first_weight_g"],
+            first_price=r["first_price"],
+            additional_unit_g=r["additional_unit_g"],
+            additional_price=r["additional_price"],
+        )
+    return [
+        Candidate(
+            service_code=s["code"],
+            carrier_code=carriers[s["carrier_id"]],
+            name=s["name"],
+            handles=frozenset(s["handles"] or ()),
+            max_weight_g=s["max_weight_g"],
+            is_cold_chain=bool(s["is_cold_chain"]),
+            is_freight=bool(s["is_freight"]),
+            excluded_provinces=frozenset(s["excluded_provinces"] or ()),
+            rates=rates[s["id"]],
+        )
+        for s in services
+    ]
+
+
+def list_carriers(uow: UnitOfWork) -> list[dict[str, Any]]:
+    """Every carrier (active or not) with its services and how many rate rows each has."""
+    conn = uow.conn
+    rate_counts = dict(
+        conn.execute(
+            sa.select(RATE.c.service_id, sa.func.count()).group_by(RATE.c.service_id)
+        ).tuples()
+    )
+    services: dict[int, list[dict[str, Any]]] = {}
+    for s in conn.execute(sa.select(SERVICE).order_by(SERVICE.c.code)).mappings():
+        services.setdefault(s["carrier_id"], []).append(
+            {
+                "code": s["code"],
+                "name": s["name"],
+                "handles": list(s["handles"] or []),
+                "is_cold_chain": bool(s["is_cold_chain"]),
+                "is_freight": bool(s["is_freight"]),
+                "max_weight_g": s["max_weight_g"],
+                "excluded_provinces": list(s["excluded_provinces"] or []),
+                "active": bool(s["active"]),
+                "rates": int(rate_counts.get(s["id"], 0)),
+            }
+        )
+    return [
+        {"code": c.code, "name": c.name, "active": bool(c.active), "services": services.get(c.id, [])}
+        for c in conn.execute(sa.select(CARRIER).order_by(CARRIER.c.code))
+    ]

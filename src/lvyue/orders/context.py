@@ -1,0 +1,195 @@
+"""Everything review needs about a batch of orders, read once per batch.
+
+The pipeline calls ``load_review_context`` once; per order it then asks the context for the
+built-in checks that need other orders or customers, the facts merchant rules see, and the
+distance from each warehouse to the receiver.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+
+from lvyue.catalog.models import BundleComponent, Sku
+from lvyue.config import get_settings
+from lvyue.core.db import table_of
+from lvyue.core.uow import UnitOfWork
+from lvyue.customers.models import Customer
+from lvyue.fulfillment.allocation import WarehouseFacts
+from lvyue.geo.coordinates import region_distance_km
+from lvyue.inventory.models import Warehouse
+from lvyue.orders.models import Order, Shop
+from lvyue.orders.review import OrderFacts
+from lvyue.orders.rules import Rule
+from lvyue.orders.rules_service import active_rules
+
+ORDER = table_of(Order)
+SHOP = table_of(Shop)
+SKU = table_of(Sku)
+BUNDLE = table_of(BundleComponent)
+CUSTOMER = table_of(Customer)
+WAREHOUSE = table_of(Warehouse)
+IN_CHUNK = 900
+BLACKLIST_TAGS = frozenset({"blacklist", "黑名单"})
+CROSS_BORDER_TAGS = frozenset({"跨境", "cross_border"})
+
+
+@dataclass
+class ReviewContext:
+    rules: list[Rule]
+    warehouses: list[WarehouseFacts]
+    warehouse_places: dict[int, tuple[str, str]]
+    chain: tuple[str, ...]
+    bundles: dict[int, dict[int, int]]
+    skus: dict[int, Any]
+    shops: dict[int, Any]
+    customers: dict[int, Any]
+    duplicates: dict[int, list[int]]
+    buyer_message_review: bool
+    distances: dict[tuple[int, str | None, str | None], float | None] = field(default_factory=dict)
+
+    def sku_code(self, sku_id: int) -> str:
+        row = self.skus.get(sku_id)
+        return row.code if row is not None else f"#{sku_id}"
+
+    def builtin_holds(self, o: Any) -> dict[str, str]:
+        holds: dict[str, str] = {}
+        customer = self.customers.get(o.customer_id) if o.customer_id else None
+        if customer is not None and BLACKLIST_TAGS & set(customer.tags or ()):
+            holds["blacklisted"] = "黑名单客户"
+        if self.buyer_message_review and (o.buyer_message or "").strip():
+            holds["buyer_message"] = f"买家留言: {o.buyer_message.strip()[:80]}"
+        twins = self.duplicates.get(o.id)
+        if twins:
+            holds["duplicate_suspect"] = "疑似重复下单, 同买家同地址同商品: " + ", ".join(
+                f"#{t}" for t in twins[:5]
+            )
+        return holds
+
+    def rule_facts(self, o: Any, facts: OrderFacts, demand: dict[int, int]) -> dict[str, Any]:
+        shop = self.shops[o.shop_id]
+        customer = self.customers.get(o.customer_id) if o.customer_id else None
+        skus = [self.skus[ln.sku_id] for ln in facts.lines if ln.sku_id in self.skus]
+        stocked = [self.skus[s] for s in demand if s in self.skus]
+        weight = sum(self.skus[s].weight_g * q for s, q in demand.items() if s in self.skus)
+        distances = [d for w in self.warehouses if (d := self.distance_to(o)(w)) is not None]
+        tags = list(o.tags or [])
+        return {
+            "shop": shop.code,
+            "platform": shop.platform,
+            "order_type": o.order_type,
+            "total_amount": o.total_amount,
+            "item_count": o.item_count,
+            "line_count": len(facts.lines),
+            "weight_g": weight,
+            "skus": [s.code for s in skus],
+            "categories": sorted({s.category for s in skus if s.category}),
+            "sku_tags": sorted({t for s in [*skus, *stocked] for t in (s.tags or ())}),
+            "tags": tags,
+            "receiver_province": o.addr_province,
+            "receiver_city": o.addr_city,
+            "region": o.region,
+            "distance_km": Decimal(str(round(min(distances), 1))) if distances else None,
+            "customer_tags": list(customer.tags or []) if customer is not None else [],
+            "customer_order_count": customer.order_count if customer is not None else 1,
+            "cross_border": bool(CROSS_BORDER_TAGS & set(tags)),
+            "buyer_id_number": o.buyer_id_number,
+            "customs_data": bool(o.customs_data),
+            "buyer_message": o.buyer_message,
+            "seller_memo": o.seller_memo,
+        }
+
+    def distance_to(self, o: Any) -> Callable[[WarehouseFacts], float | None]:
+        def km(w: WarehouseFacts) -> float | None:
+            key = (w.id, o.addr_province, o.addr_city)
+            if key not in self.distances:
+                wp, wc = self.warehouse_places[w.id]
+                self.distances[key] = (
+                    region_distance_km(wp, wc, o.addr_province, o.addr_city)
+                    if o.addr_province
+                    else None
+                )
+            return self.distances[key]
+
+        return km
+
+
+def _chunks(ids: Sequence[int]) -> list[list[int]]:
+    items = list(ids)
+    return [items[i : i + IN_CHUNK] for i in range(0, len(items), IN_CHUNK)]
+
+
+def load_review_context(
+    uow: UnitOfWork, orders: Sequence[Any], facts: dict[int, OrderFacts]
+) -> ReviewContext:
+    conn = uow.conn
+    settings = get_settings()
+    sku_ids = {ln.sku_id for f in facts.values() for ln in f.lines if ln.sku_id is not None}
+    bundles: dict[int, dict[int, int]] = defaultdict(dict)
+    for chunk in _chunks(sorted(sku_ids)):
+        for b in conn.execute(sa.select(BUNDLE).where(BUNDLE.c.bundle_sku_id.in_(chunk))):
+            bundles[b.bundle_sku_id][b.component_sku_id] = b.quantity
+    all_skus = sku_ids | {c for parts in bundles.values() for c in parts}
+    skus: dict[int, Any] = {}
+    for chunk in _chunks(sorted(all_skus)):
+        for row in conn.execute(
+            sa.select(SKU.c.id, SKU.c.code, SKU.c.category, SKU.c.weight_g, SKU.c.tags).where(
+                SKU.c.id.in_(chunk)
+            )
+        ):
+            skus[row.id] = row
+    shops = {r.id: r for r in conn.execute(sa.select(SHOP.c.id, SHOP.c.code, SHOP.c.platform))}
+    customers: dict[int, Any] = {}
+    for chunk in _chunks(sorted({o.customer_id for o in orders if o.customer_id})):
+        for cust in conn.execute(
+            sa.select(CUSTOMER.c.id, CUSTOMER.c.tags, CUSTOMER.c.order_count).where(
+                CUSTOMER.c.id.in_(chunk)
+            )
+        ):
+            customers[cust.id] = cust
+    wh_rows = conn.execute(
+        sa.select(WAREHOUSE)
+        .where(WAREHOUSE.c.active.is_(True))
+        .order_by(WAREHOUSE.c.priority, WAREHOUSE.c.id)
+    ).all()
+    return ReviewContext(
+        rules=active_rules(uow),
+        warehouses=[WarehouseFacts(w.id, w.code, w.name, w.priority) for w in wh_rows],
+        warehouse_places={w.id: (w.province, w.city) for w in wh_rows},
+        chain=tuple(s.strip() for s in settings.allocation_chain.split(",") if s.strip()),
+        bundles=dict(bundles),
+        skus=skus,
+        shops=shops,
+        customers=customers,
+        duplicates=_duplicates(uow, orders, timedelta(hours=settings.duplicate_window_hours)),
+        buyer_message_review=settings.buyer_message_review == "manual",
+    )
+
+
+def _duplicates(uow: UnitOfWork, orders: Sequence[Any], window: timedelta) -> dict[int, list[int]]:
+    keys = sorted({o.dup_key for o in orders if o.dup_key})
+    others: dict[str, list[Any]] = defaultdict(list)
+    for i in range(0, len(keys), IN_CHUNK):
+        for row in uow.conn.execute(
+            sa.select(ORDER.c.id, ORDER.c.dup_key, ORDER.c.ordered_at).where(
+                ORDER.c.dup_key.in_(keys[i : i + IN_CHUNK]), ORDER.c.status != "cancelled"
+            )
+        ):
+            others[row.dup_key].append(row)
+    found: dict[int, list[int]] = {}
+    for o in orders:
+        # Only the later order is suspect: the first one is the purchase.
+        twins = [
+            r.id
+            for r in others.get(o.dup_key or "", ())
+            if r.id < o.id and abs(r.ordered_at - o.ordered_at) <= window
+        ]
+        if twins:
+            found[o.id] = sorted(twins)
+    return found
