@@ -202,3 +202,48 @@ def test_wholesale_spreadsheet_import(capsys, db, uow, tmp_path: Path):
         {"sku": "BLC-DT-100", "quantity": 30, "reserved": 30},
     ]
     assert orders["PF20261112003"]["status"] == "pending_payment"
+
+
+def test_rules_commands(capsys, db, uow, tmp_path: Path):
+    from tests.factories import setup_world
+
+    setup_world(uow, skus={"A": {"HZ": 10}})
+    example = Path(__file__).parent.parent / "docs" / "examples" / "rules.yaml"
+    rc, out, _ = run(capsys, db, "rules", "load", str(example))
+    assert rc == 0 and "added 5" in out
+    assert [r["name"] for r in run_json(capsys, db, "rules", "list")][0] == "本地订单自动审核"
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        "rules:\n  - name: 坏\n    when: {fact: total_amount, op: gt, value: 很多}\n"
+        "    then: [approve]\n",
+        encoding="utf-8",
+    )
+    rc, _, err = run(capsys, db, "rules", "load", str(bad))
+    assert rc == 2 and "坏" in err and "when.value" in err
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("rules: [\n", encoding="utf-8")
+    rc, _, err = run(capsys, db, "rules", "load", str(broken))
+    assert rc == 2 and "invalid YAML" in err
+
+    order = canonical("BIG", [("A", 1)])
+    order["lines"][0]["unit_price"] = "9000.00"
+    order["receiver"] = {
+        **order["receiver"],
+        "province": "四川省",
+        "city": "成都市",
+        "district": "武侯区",
+        "address": "人民南路四段1号",
+    }
+    jsonl = tmp_path / "o.jsonl"
+    jsonl.write_text(json.dumps(order, ensure_ascii=False) + "\n", encoding="utf-8")
+    run(capsys, db, "orders", "import", str(jsonl), "--shop", "S1")
+    run(capsys, db, "orders", "process")
+    oid = str(run_json(capsys, db, "orders", "list")[0]["id"])
+    shown = run_json(capsys, db, "orders", "show", oid)
+    assert shown["hold_reasons"] == ["manual_review"]
+    assert any(e["source"].startswith("rule:大额订单人工复核") for e in shown["review_log"])
+    rc, out, _ = run(capsys, db, "rules", "dry-run", str(example))
+    assert rc == 0 and "0 would change" in out
+    assert run(capsys, db, "orders", "approve", oid, "--role", "customer_service")[0] == 0
+    rc, out, _ = run(capsys, db, "orders", "approve", oid, "--role", "finance")
+    assert rc == 0 and "now allocated" in out

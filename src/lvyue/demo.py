@@ -23,6 +23,7 @@ from lvyue.inventory.models import Warehouse
 from lvyue.orders import service as orders
 from lvyue.orders.cli import import_jsonl, print_status_table, run_pipeline
 from lvyue.orders.models import Order
+from lvyue.orders.rules_service import load_rules
 
 SHOP_WEIGHTS = {"TB01": 0.4, "JD01": 0.2, "DY01": 0.25, "PDD01": 0.15}
 
@@ -45,6 +46,7 @@ def seed_reference_data(db: str | None, *, seed: int) -> list[demo_data.DemoSku]
                 name=name,
                 order_type="livestream" if platform == "douyin" else "online",
             )
+        load_rules(uow, demo_data.RULES)
         for sku, wh, qty in demo_data.stock_plan(skus, seed=seed):
             inventory.adjust_stock(
                 uow, sku_code=sku, warehouse_code=wh, quantity=qty, reason="期初库存 opening stock"

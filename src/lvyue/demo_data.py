@@ -556,3 +556,32 @@ def stock_plan(skus: list[DemoSku], *, seed: int = 11) -> list[tuple[str, str, i
             if qty:
                 plan.append((s.sku, wh, qty))
     return plan
+
+
+# The demo merchant's review rules (the same shape as docs/examples/rules.yaml).
+RULES = {
+    "rules": [
+        {
+            "name": "本地订单自动审核",
+            "priority": 10,
+            "when": {"fact": "receiver_province", "op": "in", "value": ["浙江省", "江苏省", "上海市"]},
+            "then": [{"action": "approve", "reason": "江浙沪本地订单"}],
+        },
+        {
+            "name": "大额订单人工复核",
+            "priority": 30,
+            "when": {"fact": "total_amount", "op": "gt", "value": 5000},
+            "then": [{"action": "manual_review", "reason": "订单金额超过5000元"}],
+            "review_steps": ["customer_service", "finance"],
+        },
+        {
+            "name": "生鲜走杭州仓",
+            "priority": 50,
+            "when": {"fact": "sku_tags", "op": "contains", "value": "fresh"},
+            "then": [
+                {"action": "assign_warehouse", "warehouse": "HZ", "reason": "生鲜从有冷库的杭州仓发"},
+                {"action": "add_tag", "tag": "生鲜"},
+            ],
+        },
+    ]
+}

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import copy
 import re
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-import httpx
 import pytest
 
 from lvyue.channels.adapters.base import (
@@ -26,7 +24,7 @@ from lvyue.channels.adapters.douyin import DouyinAdapter, doudian_sign, param_js
 from lvyue.core.clock import SHANGHAI
 from tests.channels.fakes import douyin as fake_douyin
 from tests.channels.fakes.douyin import FakeDouyin, make_line
-from tests.channels.fakes.server import Request, Response, serve
+from tests.channels.helpers import Served, new_client
 
 T0 = 1_714_536_000  # 2024-05-01 12:00:00 Asia/Shanghai
 
@@ -35,36 +33,14 @@ def at(ts: int) -> datetime:
     return datetime.fromtimestamp(ts, UTC)
 
 
-class _Switch:
-    """One server for the module, a fresh fake per test (stopping a server takes ~0.5 s)."""
-
-    target: FakeDouyin
-
-    def handle(self, request: Request) -> Response:
-        return self.target.handle(request)
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[tuple[_Switch, str]]:
-    switch = _Switch()
-    with serve(switch) as url:
-        yield switch, url
+@pytest.fixture
+def fake(server: Served) -> FakeDouyin:
+    return server.switch.use(FakeDouyin(now=T0))
 
 
 @pytest.fixture
-def fake(server: tuple[_Switch, str]) -> FakeDouyin:
-    server[0].target = FakeDouyin(now=T0)
-    return server[0].target
-
-
-@pytest.fixture
-def base_url(server: tuple[_Switch, str], fake: FakeDouyin) -> str:
+def base_url(server: Served, fake: FakeDouyin) -> str:
     return server[1]
-
-
-@pytest.fixture
-def sleeps() -> list[float]:
-    return []
 
 
 def make_adapter(
@@ -76,16 +52,12 @@ def make_adapter(
         app_secret=secret or fake.app_secret,
         token=fake.token,
     )
-    return DouyinAdapter(
-        creds, httpx.Client(timeout=5), sleep=sleeps.append, clock=lambda: at(fake.now)
-    )
+    return DouyinAdapter(creds, new_client(), sleep=sleeps.append, clock=lambda: at(fake.now))
 
 
 @pytest.fixture
-def adapter(fake: FakeDouyin, base_url: str, sleeps: list[float]) -> Iterator[DouyinAdapter]:
-    a = make_adapter(fake, base_url, sleeps)
-    yield a
-    a.close()
+def adapter(fake: FakeDouyin, base_url: str, sleeps: list[float]) -> DouyinAdapter:
+    return make_adapter(fake, base_url, sleeps)
 
 
 @pytest.fixture

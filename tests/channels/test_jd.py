@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import re
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -26,50 +25,26 @@ from lvyue.channels.adapters.signing import top_style_sign
 from lvyue.core.clock import SHANGHAI
 from tests.channels.fakes import jd as fake_jd
 from tests.channels.fakes.jd import FakeJd, make_item
-from tests.channels.fakes.server import Request, Response, serve
+from tests.channels.helpers import Served, new_client
 
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=SHANGHAI)
 
 
-class _Switch:
-    """One server for the module, a fresh fake per test (stopping a server takes ~0.5 s)."""
-
-    target: FakeJd
-
-    def handle(self, request: Request) -> Response:
-        return self.target.handle(request)
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[tuple[_Switch, str]]:
-    switch = _Switch()
-    with serve(switch) as url:
-        yield switch, url
-
-
 @pytest.fixture
-def fake(server: tuple[_Switch, str]) -> FakeJd:
-    server[0].target = FakeJd(now=T0)
-    return server[0].target
-
-
-@pytest.fixture
-def sleeps() -> list[float]:
-    return []
+def fake(server: Served) -> FakeJd:
+    return server.switch.use(FakeJd(now=T0))
 
 
 def make_adapter(
     fake: FakeJd, base_url: str, sleeps: list[float], *, secret: str | None = None
 ) -> JdAdapter:
     creds = ShopCredentials(base_url, fake.app_key, secret or fake.app_secret, fake.token)
-    return JdAdapter(creds, httpx.Client(timeout=5), sleep=sleeps.append, clock=lambda: fake.now)
+    return JdAdapter(creds, new_client(), sleep=sleeps.append, clock=lambda: fake.now)
 
 
 @pytest.fixture
-def adapter(server: tuple[_Switch, str], fake: FakeJd, sleeps: list[float]) -> Iterator[JdAdapter]:
-    a = make_adapter(fake, server[1], sleeps)
-    yield a
-    a.close()
+def adapter(server: Served, fake: FakeJd, sleeps: list[float]) -> JdAdapter:
+    return make_adapter(fake, server.url, sleeps)
 
 
 @pytest.fixture
@@ -108,7 +83,7 @@ def test_business_params_travel_as_sorted_json_text() -> None:
     assert got == '{"order_state":"WAIT_SELLER_STOCK_OUT","page":"1","page_size":"50"}'
 
 
-def test_the_vectors_request_is_accepted_by_the_fake(server: tuple[_Switch, str]) -> None:
+def test_the_vectors_request_is_accepted_by_the_fake(server: Served) -> None:
     fake = FakeJd(now=datetime(2021, 5, 7, 9, 21, tzinfo=SHANGHAI))
     server[0].target = fake
     form = {**VECTOR_PARAMS, "sign": "D70825340F4084360B9362B60DFD7930"}
@@ -235,7 +210,7 @@ def test_fake_rejects_what_jd_rejects(fake: FakeJd, adapter: JdAdapter) -> None:
         list(adapter.fetch_orders(T0 - timedelta(hours=1), T0))
 
 
-def test_clock_skew_is_rejected(fake: FakeJd, server: tuple[_Switch, str]) -> None:
+def test_clock_skew_is_rejected(fake: FakeJd, server: Served) -> None:
     creds = ShopCredentials(server[1], fake.app_key, fake.app_secret, fake.token)
     late = JdAdapter(creds, clock=lambda: fake.now - timedelta(minutes=7))
     with pytest.raises(ChannelError) as err:
@@ -264,7 +239,7 @@ def test_edited_address_comes_through(fake: FakeJd, adapter: JdAdapter) -> None:
 
 
 def test_bad_signature_is_an_auth_error_and_not_retried(
-    fake: FakeJd, server: tuple[_Switch, str], sleeps: list[float]
+    fake: FakeJd, server: Served, sleeps: list[float]
 ) -> None:
     bad = make_adapter(fake, server[1], sleeps, secret="wrong")
     with pytest.raises(AuthError) as err:
