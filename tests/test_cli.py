@@ -211,7 +211,7 @@ def test_rules_commands(capsys, db, uow, tmp_path: Path):
     example = Path(__file__).parent.parent / "docs" / "examples" / "rules.yaml"
     rc, out, _ = run(capsys, db, "rules", "load", str(example))
     assert rc == 0 and "added 5" in out
-    assert [r["name"] for r in run_json(capsys, db, "rules", "list")][0] == "本地订单自动审核"
+    assert run_json(capsys, db, "rules", "list")[0]["name"] == "本地订单自动审核"
     bad = tmp_path / "bad.yaml"
     bad.write_text(
         "rules:\n  - name: 坏\n    when: {fact: total_amount, op: gt, value: 很多}\n"

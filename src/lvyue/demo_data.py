@@ -564,7 +564,11 @@ RULES = {
         {
             "name": "本地订单自动审核",
             "priority": 10,
-            "when": {"fact": "receiver_province", "op": "in", "value": ["浙江省", "江苏省", "上海市"]},
+            "when": {
+                "fact": "receiver_province",
+                "op": "in",
+                "value": ["浙江省", "江苏省", "上海市"],
+            },
             "then": [{"action": "approve", "reason": "江浙沪本地订单"}],
         },
         {
@@ -579,7 +583,11 @@ RULES = {
             "priority": 50,
             "when": {"fact": "sku_tags", "op": "contains", "value": "fresh"},
             "then": [
-                {"action": "assign_warehouse", "warehouse": "HZ", "reason": "生鲜从有冷库的杭州仓发"},
+                {
+                    "action": "assign_warehouse",
+                    "warehouse": "HZ",
+                    "reason": "生鲜从有冷库的杭州仓发",
+                },
                 {"action": "add_tag", "tag": "生鲜"},
             ],
         },

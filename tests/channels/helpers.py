@@ -4,6 +4,7 @@ reading order ids off a pull."""
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterable
 from typing import Any, NamedTuple, TypeVar
 
@@ -45,6 +46,20 @@ def new_client(**options: Any) -> httpx.Client:
 def close_clients() -> None:
     while _OPEN:
         _OPEN.pop().close()
+
+
+def changed(payload: dict[str, Any], path: tuple[Any, ...], value: object = None) -> dict[str, Any]:
+    """A deep copy of ``payload`` with the field at ``path`` set to ``value``, or removed when
+    ``value`` is None: a broken payload for a parse test."""
+    copied = copy.deepcopy(payload)
+    target: Any = copied
+    for key in path[:-1]:
+        target = target[key]
+    if value is None:
+        del target[path[-1]]
+    else:
+        target[path[-1]] = value
+    return copied
 
 
 def ids(raws: Iterable[RawOrder]) -> list[str]:

@@ -6,7 +6,6 @@ import copy
 import re
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any
 
 import pytest
 
@@ -24,7 +23,7 @@ from lvyue.channels.adapters.douyin import DouyinAdapter, doudian_sign, param_js
 from lvyue.core.clock import SHANGHAI
 from tests.channels.fakes import douyin as fake_douyin
 from tests.channels.fakes.douyin import FakeDouyin, make_line
-from tests.channels.helpers import Served, new_client
+from tests.channels.helpers import Served, changed, new_client
 
 T0 = 1_714_536_000  # 2024-05-01 12:00:00 Asia/Shanghai
 
@@ -40,7 +39,7 @@ def fake(server: Served) -> FakeDouyin:
 
 @pytest.fixture
 def base_url(server: Served, fake: FakeDouyin) -> str:
-    return server[1]
+    return server.url
 
 
 def make_adapter(
@@ -487,15 +486,7 @@ def test_edited_address_comes_through(fake: FakeDouyin, adapter: DouyinAdapter) 
 
 
 def _broken(path: tuple, value: object = None) -> dict:
-    payload = copy.deepcopy(FULL_PAYLOAD)
-    target: Any = payload
-    for key in path[:-1]:
-        target = target[key]
-    if value is None:
-        del target[path[-1]]
-    else:
-        target[path[-1]] = value
-    return payload
+    return changed(FULL_PAYLOAD, path, value)
 
 
 @pytest.mark.parametrize(

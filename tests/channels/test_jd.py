@@ -25,7 +25,7 @@ from lvyue.channels.adapters.signing import top_style_sign
 from lvyue.core.clock import SHANGHAI
 from tests.channels.fakes import jd as fake_jd
 from tests.channels.fakes.jd import FakeJd, make_item
-from tests.channels.helpers import Served, new_client
+from tests.channels.helpers import Served, changed, new_client
 
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=SHANGHAI)
 
@@ -85,9 +85,9 @@ def test_business_params_travel_as_sorted_json_text() -> None:
 
 def test_the_vectors_request_is_accepted_by_the_fake(server: Served) -> None:
     fake = FakeJd(now=datetime(2021, 5, 7, 9, 21, tzinfo=SHANGHAI))
-    server[0].target = fake
+    server.switch.use(fake)
     form = {**VECTOR_PARAMS, "sign": "D70825340F4084360B9362B60DFD7930"}
-    body = httpx.post(server[1] + "/routerjson", data=form).json()
+    body = httpx.post(server.url + "/routerjson", data=form).json()
     # Signature and timestamp pass; the null dates are then the business error.
     result = body["jingdong_pop_order_search_responce"]["searchorderinfo_result"]
     assert result["apiResult"]["success"] is False
@@ -211,7 +211,7 @@ def test_fake_rejects_what_jd_rejects(fake: FakeJd, adapter: JdAdapter) -> None:
 
 
 def test_clock_skew_is_rejected(fake: FakeJd, server: Served) -> None:
-    creds = ShopCredentials(server[1], fake.app_key, fake.app_secret, fake.token)
+    creds = ShopCredentials(server.url, fake.app_key, fake.app_secret, fake.token)
     late = JdAdapter(creds, clock=lambda: fake.now - timedelta(minutes=7))
     with pytest.raises(ChannelError) as err:
         late.fetch_order("1")
@@ -241,7 +241,7 @@ def test_edited_address_comes_through(fake: FakeJd, adapter: JdAdapter) -> None:
 def test_bad_signature_is_an_auth_error_and_not_retried(
     fake: FakeJd, server: Served, sleeps: list[float]
 ) -> None:
-    bad = make_adapter(fake, server[1], sleeps, secret="wrong")
+    bad = make_adapter(fake, server.url, sleeps, secret="wrong")
     with pytest.raises(AuthError) as err:
         list(bad.fetch_orders(T0 - timedelta(hours=1), T0))
     assert err.value.code == "12"
@@ -403,15 +403,7 @@ def test_unfinished_times_are_empty(parser: JdAdapter) -> None:
 
 
 def _broken(path: tuple, value: object = None) -> dict:
-    payload = copy.deepcopy(FULL_PAYLOAD)
-    target: dict = payload
-    for key in path[:-1]:
-        target = target[key]
-    if value is None:
-        del target[path[-1]]
-    else:
-        target[path[-1]] = value
-    return payload
+    return changed(FULL_PAYLOAD, path, value)
 
 
 @pytest.mark.parametrize(

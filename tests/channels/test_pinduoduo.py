@@ -37,7 +37,6 @@ def fake(server: Served) -> FakePinduoduo:
 
 @pytest.fixture
 def make(fake: FakePinduoduo, sleeps: list[float], server: Served) -> Make:
-
     def build(
         *, secret: str | None = None, token: str | None = None, page_size: int = 3, **extra: str
     ) -> PinduoduoAdapter:

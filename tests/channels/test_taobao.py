@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -22,7 +21,7 @@ from lvyue.channels.adapters.base import (
 )
 from lvyue.channels.adapters.taobao import TaobaoAdapter
 from tests.channels.fakes.taobao import SHANGHAI, FakeTaobao, local, parse_local
-from tests.channels.helpers import Served, ids, new_client
+from tests.channels.helpers import Served, changed, ids, new_client
 
 T0 = datetime(2024, 5, 1, 10, 0, tzinfo=SHANGHAI)
 LIST = "taobao.trades.sold.increment.get"
@@ -38,7 +37,6 @@ def fake(server: Served) -> FakeTaobao:
 
 @pytest.fixture
 def make(fake: FakeTaobao, sleeps: list[float], server: Served) -> Make:
-
     def build(
         *, secret: str | None = None, sign_method: str = "md5", page_size: int = 3, **extra: str
     ) -> TaobaoAdapter:
@@ -438,21 +436,11 @@ def test_trade_status_mapping(make: Make, status: str, expected: str) -> None:
 
 
 def _without(path: tuple[Any, ...]) -> dict[str, Any]:
-    trade = copy.deepcopy(FULL_TRADE)
-    target: Any = trade
-    for key in path[:-1]:
-        target = target[key]
-    del target[path[-1]]
-    return trade
+    return changed(FULL_TRADE, path)
 
 
 def _with(path: tuple[Any, ...], value: Any) -> dict[str, Any]:
-    trade = copy.deepcopy(FULL_TRADE)
-    target: Any = trade
-    for key in path[:-1]:
-        target = target[key]
-    target[path[-1]] = value
-    return trade
+    return changed(FULL_TRADE, path, value)
 
 
 @pytest.mark.parametrize(

@@ -30,6 +30,7 @@ from collections.abc import Callable
 from copy import deepcopy
 from typing import Any
 
+from tests.channels.fakes.base import Throttle, retry_after_header
 from tests.channels.fakes.server import Request, Response
 
 SUCCESS = 10000
@@ -116,9 +117,7 @@ class FakeDouyin:
         self.stock_updates: list[dict[str, Any]] = []
         self.after_list_page: Callable[[int], None] | None = None
         self._ids = itertools.count(1)
-        self._limited = 0
-        self._limit_http = True
-        self._retry_after = 1
+        self._throttle = Throttle()
         # Re-entrant: an after_list_page hook changes orders while a request holds the lock.
         self._lock = threading.RLock()
 
@@ -132,7 +131,7 @@ class FakeDouyin:
 
     def rate_limit(self, times: int, *, retry_after: int = 2, http: bool = True) -> None:
         """Refuse the next ``times`` requests: HTTP 429 + Retry-After, or code 60000."""
-        self._limited, self._retry_after, self._limit_http = times, retry_after, http
+        self._throttle.arm(times, retry_after, http=http)
 
     def add_order(
         self,
@@ -251,12 +250,11 @@ class FakeDouyin:
     def handle(self, request: Request) -> Response:
         with self._lock:
             self.requests += 1
-            if self._limited > 0:
-                self._limited -= 1
+            if (refused := self._throttle.take()) is not None:
+                wait, http = refused
                 body = {"code": 60000, "msg": "触发限流，请稍后重试", "sub_code": "", "sub_msg": ""}
-                if self._limit_http:
-                    headers = {"Retry-After": str(self._retry_after)}
-                    return self._answer(body, status=429, headers=headers)
+                if http:
+                    return self._answer(body, status=429, headers=retry_after_header(wait))
                 return self._answer(body)
             try:
                 method, params = self._authenticate(request)

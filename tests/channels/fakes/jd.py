@@ -35,6 +35,7 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from tests.channels.fakes.base import Throttle, retry_after_header
 from tests.channels.fakes.server import Request, Response
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -137,9 +138,7 @@ class FakeJd:
         self.stock_updates: list[dict[str, Any]] = []
         self.after_list_page: Callable[[int], None] | None = None
         self._ids = itertools.count(1)
-        self._limited = 0
-        self._limit_http = True
-        self._retry_after = 1
+        self._throttle = Throttle()
         self._lock = threading.RLock()
 
     # --- test controls ----------------------------------------------------------------------
@@ -152,7 +151,7 @@ class FakeJd:
 
     def rate_limit(self, times: int, *, retry_after: int = 2, http: bool = True) -> None:
         """Refuse the next ``times`` requests: HTTP 429 + Retry-After, or gateway code 2."""
-        self._limited, self._retry_after, self._limit_http = times, retry_after, http
+        self._throttle.arm(times, retry_after, http=http)
 
     def add_order(
         self,
@@ -231,10 +230,10 @@ class FakeJd:
     def handle(self, request: Request) -> Response:
         with self._lock:
             self.requests += 1
-            if self._limited > 0:
-                self._limited -= 1
-                if self._limit_http:
-                    headers = {"Retry-After": str(self._retry_after)}
+            if (refused := self._throttle.take()) is not None:
+                wait, http = refused
+                if http:
+                    headers = retry_after_header(wait)
                     return Response.json(_GatewayError("2").body, status=429, headers=headers)
                 return Response.json(_GatewayError("2").body)
             try:

@@ -27,6 +27,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from tests.channels.fakes.base import MovableClock, Throttle, retry_after_header
 from tests.channels.fakes.server import Request, Response
 from tests.channels.fakes.taobao import SHANGHAI, local, parse_local, reference_sign
 
@@ -63,7 +64,7 @@ def as_text(value: object) -> str:
 
 
 @dataclass
-class FakePinduoduo:
+class FakePinduoduo(MovableClock):
     client_id: str = "fake-client-id"
     client_secret: str = "fake-pdd-secret"
     access_token: str = "fake-access-token"
@@ -76,24 +77,15 @@ class FakePinduoduo:
     calls: list[dict[str, Any]] = field(default_factory=list)
     list_windows: list[tuple[int, int]] = field(default_factory=list)
     on_list_page: Callable[[int], None] | None = None
-    _throttle_left: int = 0
-    _throttle_http: bool = False
-    _throttle_wait: int = 2
+    _throttle: Throttle = field(default_factory=Throttle)
     _serials: itertools.count[int] = field(default_factory=lambda: itertools.count(481234567890001))
     _lock: threading.RLock = field(default_factory=threading.RLock)
 
     # --- test controls ----------------------------------------------------------------------
 
-    def set_clock(self, value: datetime) -> None:
-        self.now = value
-
-    def advance(self, **delta: float) -> datetime:
-        self.now += timedelta(**delta)
-        return self.now
-
     def rate_limit_next(self, n: int, *, http: bool = False, wait_seconds: int = 2) -> None:
         """Refuse the next ``n`` requests: error 70031, or plain HTTP 429 with Retry-After."""
-        self._throttle_left, self._throttle_http, self._throttle_wait = n, http, wait_seconds
+        self._throttle.arm(n, wait_seconds, http=http)
 
     def add_order(
         self,
@@ -200,14 +192,11 @@ class FakePinduoduo:
             else:
                 params = {**request.query, **request.form()}
             self.calls.append(params)
-            if self._throttle_left > 0:
-                self._throttle_left -= 1
-                if self._throttle_http:
-                    return Response.json(
-                        {"error": "too many requests"},
-                        status=429,
-                        headers={"Retry-After": str(self._throttle_wait)},
-                    )
+            if (refused := self._throttle.take()) is not None:
+                wait, http = refused
+                if http:
+                    too_many = {"error": "too many requests"}
+                    return Response.json(too_many, status=429, headers=retry_after_header(wait))
                 return self._error(PddError(70031, "调用过于频繁，请调整调用频率"))
             api_type = str(params.get("type", ""))
             try:

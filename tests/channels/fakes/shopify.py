@@ -27,6 +27,7 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from tests.channels.fakes.base import MovableClock, Throttle, retry_after_header
 from tests.channels.fakes.server import Request, Response
 
 MAX_LIMIT = 250
@@ -55,7 +56,7 @@ def _money_set(value: Decimal, currency: str) -> dict[str, Any]:
     return {"shop_money": amount, "presentment_money": dict(amount)}
 
 
-class FakeShopify:
+class FakeShopify(MovableClock):
     def __init__(
         self,
         *,
@@ -87,7 +88,7 @@ class FakeShopify:
         self.stock_sets: list[dict[str, Any]] = []
         # Called with each authenticated request before it is served, to change data mid-sync.
         self.on_request: Callable[[Request], None] | None = None
-        self._throttle: list[float] = []
+        self._throttle = Throttle()
         self._lock = threading.RLock()
         self._order_ids = itertools.count(5012345678901)
         self._numbers = itertools.count(1001)
@@ -102,16 +103,12 @@ class FakeShopify:
 
     # --- control --------------------------------------------------------------------------
 
-    def set_clock(self, when: datetime) -> None:
-        self.now = when.astimezone(UTC)
-
-    def advance(self, **delta: float) -> datetime:
-        self.now += timedelta(**delta)
-        return self.now
+    def set_clock(self, value: datetime) -> None:
+        super().set_clock(value.astimezone(UTC))
 
     def rate_limit_next(self, n: int, retry_after: float = 2.0) -> None:
         """Answer the next ``n`` authenticated requests with 429 + Retry-After."""
-        self._throttle.extend([retry_after] * n)
+        self._throttle.arm(n, retry_after, http=True)
 
     def _ts(self, when: datetime | None = None) -> str:
         # Shopify reports times in the shop's zone with an explicit offset.
@@ -400,13 +397,12 @@ class FakeShopify:
                     401,
                     "[API] Invalid API key or access token (unrecognized login or wrong password)",
                 )
-            if self._throttle:
-                wait = self._throttle.pop(0)
+            if (refused := self._throttle.take()) is not None:
                 return _error(
                     429,
                     "Exceeded 2 calls per second for api client. "
                     "Reduce request rates to resume uninterrupted service.",
-                    headers={"Retry-After": str(wait)},
+                    headers=retry_after_header(refused[0]),
                 )
             if self.on_request is not None:
                 self.on_request(request)

@@ -24,6 +24,7 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from tests.channels.fakes.base import MovableClock, Throttle, retry_after_header
 from tests.channels.fakes.server import Request, Response
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -75,7 +76,7 @@ def _invalid(name: str, why: str) -> TopError:
 
 
 @dataclass
-class FakeTaobao:
+class FakeTaobao(MovableClock):
     app_key: str = "12345678"
     secret: str = "fake-taobao-secret"
     session: str = "6100fake-session"
@@ -90,24 +91,15 @@ class FakeTaobao:
     # Called with the page number after each list page is answered: a test changes orders
     # here to simulate trades moving while the adapter pages.
     on_list_page: Callable[[int], None] | None = None
-    _throttle_left: int = 0
-    _throttle_http: bool = False
-    _throttle_wait: int = 2
+    _throttle: Throttle = field(default_factory=Throttle)
     _tids: itertools.count[int] = field(default_factory=lambda: itertools.count(3812345678901000))
     _lock: threading.RLock = field(default_factory=threading.RLock)
 
     # --- test controls ----------------------------------------------------------------------
 
-    def set_clock(self, value: datetime) -> None:
-        self.now = value
-
-    def advance(self, **delta: float) -> datetime:
-        self.now += timedelta(**delta)
-        return self.now
-
     def rate_limit_next(self, n: int, *, http: bool = False, wait_seconds: int = 2) -> None:
         """Refuse the next ``n`` requests: TOP's code 7 flow control, or plain HTTP 429."""
-        self._throttle_left, self._throttle_http, self._throttle_wait = n, http, wait_seconds
+        self._throttle.arm(n, wait_seconds, http=http)
 
     def add_trade(
         self,
@@ -234,20 +226,17 @@ class FakeTaobao:
                 return Response.json({"error": "not found"}, status=404)
             params = {**request.query, **request.form()}
             self.calls.append(params)
-            if self._throttle_left > 0:
-                self._throttle_left -= 1
-                if self._throttle_http:
-                    return Response.json(
-                        {"error": "too many requests"},
-                        status=429,
-                        headers={"Retry-After": str(self._throttle_wait)},
-                    )
+            if (refused := self._throttle.take()) is not None:
+                wait, http = refused
+                if http:
+                    too_many = {"error": "too many requests"}
+                    return Response.json(too_many, status=429, headers=retry_after_header(wait))
                 return self._error(
                     TopError(
                         7,
                         "App Call Limited",
                         "accesscontrol.limited-by-app-access-count",
-                        f"This ban will last for {self._throttle_wait} more seconds",
+                        f"This ban will last for {wait} more seconds",
                     )
                 )
             try:

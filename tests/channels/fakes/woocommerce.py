@@ -28,11 +28,12 @@ import threading
 import uuid
 from collections.abc import Callable
 from copy import deepcopy
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from tests.channels.fakes.base import MovableClock, Throttle, retry_after_header
 from tests.channels.fakes.server import Request, Response
 
 MAX_PER_PAGE = 100
@@ -65,7 +66,7 @@ def _invalid_param(name: str, reason: str) -> Response:
     return _error(400, "rest_invalid_param", f"Invalid parameter(s): {name}", params={name: reason})
 
 
-class FakeWooCommerce:
+class FakeWooCommerce(MovableClock):
     def __init__(
         self,
         *,
@@ -97,7 +98,7 @@ class FakeWooCommerce:
         self.stock_updates: list[dict[str, Any]] = []
         # Called with each authenticated request before it is served, to change data mid-sync.
         self.on_request: Callable[[Request], None] | None = None
-        self._throttle: list[float] = []
+        self._throttle = Throttle()
         self._lock = threading.RLock()
         self._ids = itertools.count(1181)  # orders, products, variations share WP post ids
         self._item_ids = itertools.count(501)
@@ -106,17 +107,13 @@ class FakeWooCommerce:
 
     # --- control --------------------------------------------------------------------------
 
-    def set_clock(self, when: datetime) -> None:
-        self.now = when.astimezone(UTC)
-
-    def advance(self, **delta: float) -> datetime:
-        self.now += timedelta(**delta)
-        return self.now
+    def set_clock(self, value: datetime) -> None:
+        super().set_clock(value.astimezone(UTC))
 
     def rate_limit_next(self, n: int, retry_after: float = 2.0) -> None:
         """Answer the next ``n`` authenticated requests with 429 + Retry-After (as a host or
         WAF in front of WordPress would: core WooCommerce has no REST rate limit)."""
-        self._throttle.extend([retry_after] * n)
+        self._throttle.arm(n, retry_after, http=True)
 
     def _stamp(self, field: str, target: dict[str, Any], when: datetime | None = None) -> None:
         # Local field without offset in the site zone, *_gmt twin without offset in UTC.
@@ -408,12 +405,12 @@ class FakeWooCommerce:
             denied = self._authenticate(request)
             if denied is not None:
                 return denied
-            if self._throttle:
+            if (refused := self._throttle.take()) is not None:
                 return Response.json(
                     {"code": "rest_too_many_requests", "message": "Too many requests.",
                      "data": {"status": 429}},
                     status=429,
-                    headers={"Retry-After": str(self._throttle.pop(0))},
+                    headers=retry_after_header(refused[0]),
                 )  # fmt: skip
             if self.on_request is not None:
                 self.on_request(request)
