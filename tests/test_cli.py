@@ -247,3 +247,9 @@ def test_rules_commands(capsys, db, uow, tmp_path: Path):
     assert run(capsys, db, "orders", "approve", oid, "--role", "customer_service")[0] == 0
     rc, out, _ = run(capsys, db, "orders", "approve", oid, "--role", "finance")
     assert rc == 0 and "now allocated" in out
+
+
+def test_address_check_through_the_root_command(capsys, db):
+    rc, out, _ = run(capsys, db, "address", "check", "杭州市西湖区文三路90号", "--json")
+    result = json.loads(out)
+    assert rc == 0 and result["province"] == "浙江省" and result["completed"] == ["province"]

@@ -21,6 +21,7 @@ from lvyue.core import models as _core  # noqa: F401
 from lvyue.core.db import Base, engine_for
 from lvyue.customers import models as _customers  # noqa: F401
 from lvyue.inventory import models as _inventory  # noqa: F401
+from lvyue.logistics import models as _logistics  # noqa: F401
 from lvyue.orders import models as _orders  # noqa: F401
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -52,8 +53,10 @@ def reset(url: str) -> None:
     """Drop every lvyue table and build the schema again (demo and tests only)."""
     engine = engine_for(url)
     with engine.begin() as conn:
-        metadata.drop_all(conn)
-        conn.execute(sa.text("DROP TABLE IF EXISTS alembic_version"))
+        # Reflect what is really there: tables of an older or newer schema go too.
+        existing = sa.MetaData()
+        existing.reflect(conn)
+        existing.drop_all(conn)
     upgrade(url)
 
 

@@ -20,7 +20,9 @@ from lvyue.core.cli import DbOption, console, err_console, resolve_url
 from lvyue.core.db import engine_for
 from lvyue.core.errors import LvyueError
 from lvyue.demo import demo_command
+from lvyue.geo.cli import app as address_app
 from lvyue.inventory.cli import stock_app, warehouse_app
+from lvyue.logistics.cli import carrier_app, rates_app
 from lvyue.main import create_app
 from lvyue.orders.cli import app as orders_app
 from lvyue.orders.cli import customer_app, rules_app, sku_app
@@ -38,6 +40,9 @@ app.add_typer(orders_app, name="orders")
 app.add_typer(sku_app, name="sku")
 app.add_typer(customer_app, name="customer")
 app.add_typer(rules_app, name="rules")
+app.add_typer(address_app, name="address")
+app.add_typer(carrier_app, name="carrier")
+app.add_typer(rates_app, name="rates")
 app.add_typer(channels_app, name="channels")
 
 app.command("demo")(demo_command)

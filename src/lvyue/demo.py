@@ -20,6 +20,7 @@ from lvyue.core.db import table_of
 from lvyue.inventory import queries as stock_queries
 from lvyue.inventory import service as inventory
 from lvyue.inventory.models import Warehouse
+from lvyue.logistics.demo import seed_demo_logistics
 from lvyue.orders import service as orders
 from lvyue.orders.cli import import_jsonl, print_status_table, run_pipeline
 from lvyue.orders.models import Order
@@ -47,6 +48,7 @@ def seed_reference_data(db: str | None, *, seed: int) -> list[demo_data.DemoSku]
                 order_type="livestream" if platform == "douyin" else "online",
             )
         load_rules(uow, demo_data.RULES)
+        seed_demo_logistics(uow)
         for sku, wh, qty in demo_data.stock_plan(skus, seed=seed):
             inventory.adjust_stock(
                 uow, sku_code=sku, warehouse_code=wh, quantity=qty, reason="期初库存 opening stock"

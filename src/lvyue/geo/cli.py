@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from lvyue.core.cli import DbOption
 from lvyue.core.errors import ValidationError
 from lvyue.geo.address import AddressResult, parse_address
 
@@ -139,8 +140,10 @@ def check(
         ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="输出 JSON / print JSON")] = False,
+    db: DbOption = None,  # every command takes --db; the division data needs no database
 ) -> None:
     """校验地址与电话 / parse, complete and check receiver addresses."""
+    del db
     if (text is None) == (file is None):
         raise ValidationError("TEXT", "give either an address or --file, not both")
     if file is None:

@@ -12,6 +12,7 @@ from rich.table import Table
 
 from lvyue.core.cli import DbOption, JsonOption, console, open_uow, print_json
 from lvyue.core.errors import ValidationError
+from lvyue.geo import divisions
 from lvyue.logistics import queries, service
 from lvyue.logistics.rates import RATE_COLUMNS, format_kg, official_province
 from lvyue.logistics.selection import Shipment, select_service
@@ -105,30 +106,29 @@ def carrier_list(json_out: JsonOption = False, db: DbOption = None) -> None:
     if json_out:
         print_json(rows)
         return
-    table = Table(
-        "carrier", "service", "name", "handles", "kind", "max", "no coverage", "rates", "active"
-    )
+    table = Table("service", "name", "takes", "max", "not to", "rates")
     for c in rows:
-        if not c["services"]:
-            table.add_row(c["code"], "", c["name"], "", "", "", "", "", _yes(c["active"]))
+        off = "" if c["active"] else " (停用 inactive)"
+        table.add_row(c["code"], c["name"] + off, "", "", "", "", style="bold")
         for s in c["services"]:
-            kind = " ".join(k for k, on in (("cold", s["is_cold_chain"]), ("freight", s["is_freight"])) if on)
+            takes = [*s["handles"]]
+            takes += [
+                k for k, on in (("cold", s["is_cold_chain"]), ("freight", s["is_freight"])) if on
+            ]
             table.add_row(
-                c["code"],
-                s["code"],
-                s["name"],
-                ",".join(s["handles"]),
-                kind,
+                "  " + s["code"],
+                s["name"] + ("" if s["active"] else " (停用 inactive)"),
+                ",".join(takes),
                 format_kg(s["max_weight_g"]) if s["max_weight_g"] else "",
-                ",".join(s["excluded_provinces"]),
+                ",".join(_short(p) for p in s["excluded_provinces"]),
                 str(s["rates"]),
-                _yes(c["active"] and s["active"]),
             )
     console.print(table)
 
 
-def _yes(flag: bool) -> str:
-    return "yes" if flag else "no"
+def _short(province: str) -> str:
+    found = divisions.find(province)
+    return found[0].short_name if len(found) == 1 else province
 
 
 @rates_app.command("import")

@@ -67,10 +67,10 @@ def load_services(uow: UnitOfWork) -> list[Candidate]:
 def list_carriers(uow: UnitOfWork) -> list[dict[str, Any]]:
     """Every carrier (active or not) with its services and how many rate rows each has."""
     conn = uow.conn
-    rate_counts = dict(
-        conn.execute(
-            sa.select(RATE.c.service_id, sa.func.count()).group_by(RATE.c.service_id)
-        ).tuples()
+    rate_counts: dict[int, int] = dict(
+        conn.execute(sa.select(RATE.c.service_id, sa.func.count()).group_by(RATE.c.service_id))
+        .tuples()
+        .all()
     )
     services: dict[int, list[dict[str, Any]]] = {}
     for s in conn.execute(sa.select(SERVICE).order_by(SERVICE.c.code)).mappings():
@@ -88,6 +88,11 @@ def list_carriers(uow: UnitOfWork) -> list[dict[str, Any]]:
             }
         )
     return [
-        {"code": c.code, "name": c.name, "active": bool(c.active), "services": services.get(c.id, [])}
+        {
+            "code": c.code,
+            "name": c.name,
+            "active": bool(c.active),
+            "services": services.get(c.id, []),
+        }
         for c in conn.execute(sa.select(CARRIER).order_by(CARRIER.c.code))
     ]

@@ -124,8 +124,14 @@ class Selection:
 
     @property
     def reasons(self) -> list[str]:
-        """One line per rejection, e.g. ``SF-STD: no cold chain for fresh goods``."""
-        return [str(r) for r in self.rejected]
+        """One line per rejected candidate, for the review log: the forced code's fallback note
+        first, then by service code, e.g. ``SF-STD: no cold chain for fresh goods`` or
+        ``ZTO-STD: no cold chain for fresh goods; no coverage to 西藏自治区``."""
+        grouped: dict[tuple[str, bool], list[str]] = {}
+        for r in self.rejected:
+            key = (r.service_code, r.code.startswith("forced_"))
+            grouped.setdefault(key, []).append(r.detail)
+        return [f"{code}: {'; '.join(details)}" for (code, _), details in grouped.items()]
 
     def summary(self) -> str:
         """One line for the order's review log."""

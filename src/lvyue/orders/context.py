@@ -24,6 +24,8 @@ from lvyue.customers.models import Customer
 from lvyue.fulfillment.allocation import WarehouseFacts
 from lvyue.geo.coordinates import region_distance_km
 from lvyue.inventory.models import Warehouse
+from lvyue.logistics.queries import load_services
+from lvyue.logistics.selection import Candidate, Selection, Shipment, select_service
 from lvyue.orders.models import Order, Shop
 from lvyue.orders.review import OrderFacts
 from lvyue.orders.rules import Rule
@@ -52,6 +54,7 @@ class ReviewContext:
     customers: dict[int, Any]
     duplicates: dict[int, list[int]]
     buyer_message_review: bool
+    services: list[Candidate]
     distances: dict[tuple[int, str | None, str | None], float | None] = field(default_factory=dict)
 
     def sku_code(self, sku_id: int) -> str:
@@ -104,6 +107,29 @@ class ReviewContext:
             "buyer_message": o.buyer_message,
             "seller_memo": o.seller_memo,
         }
+
+    def carrier_for(
+        self, o: Any, warehouse_id: int, facts: dict[str, Any], forced: str | None
+    ) -> Selection | None:
+        """The carrier service for a parcel from this warehouse to the receiver, or None when
+        the merchant has set up no carriers (nothing to choose from, nothing to hold for)."""
+        if not self.services:
+            return None
+        shipment = Shipment(
+            origin_province=self.warehouse_places[warehouse_id][0],
+            dest_province=o.addr_province or "",
+            weight_g=int(facts["weight_g"]),
+            tags=frozenset(facts["sku_tags"]),
+            forced=forced,
+        )
+        return select_service(shipment, self.services)
+
+    def cost_from(self, o: Any, facts: dict[str, Any]) -> Callable[[WarehouseFacts], float | None]:
+        def cost(w: WarehouseFacts) -> float | None:
+            sel = self.carrier_for(o, w.id, facts, None)
+            return float(sel.cost) if sel is not None and sel.cost is not None else None
+
+        return cost
 
     def distance_to(self, o: Any) -> Callable[[WarehouseFacts], float | None]:
         def km(w: WarehouseFacts) -> float | None:
@@ -169,6 +195,7 @@ def load_review_context(
         customers=customers,
         duplicates=_duplicates(uow, orders, timedelta(hours=settings.duplicate_window_hours)),
         buyer_message_review=settings.buyer_message_review == "manual",
+        services=load_services(uow),
     )
 
 

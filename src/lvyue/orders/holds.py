@@ -46,7 +46,7 @@ HOLD_REASONS: dict[str, HoldReason] = {
         HoldReason(
             "customs_data_missing", "缺少清关资料", "cross-border order lacks customs data", False
         ),
-        HoldReason("no_carrier", "无可用快递", "no carrier service can take the parcel", False),
+        HoldReason("no_carrier", "无可用快递", "no carrier service can take the parcel", True),
     ]
 }
 

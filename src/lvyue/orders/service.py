@@ -19,7 +19,7 @@ from pydantic import ValidationError as PydanticError
 
 from lvyue.catalog.models import BundleComponent, Sku
 from lvyue.core.clock import now
-from lvyue.core.db import table_of
+from lvyue.core.db import Money, table_of
 from lvyue.core.errors import InvalidTransition, NotFound, ValidationError
 from lvyue.core.uow import UnitOfWork
 from lvyue.customers.identity import BuyerFacts
@@ -27,6 +27,7 @@ from lvyue.customers.service import link_customers
 from lvyue.fulfillment.allocation import allocate, shortages
 from lvyue.inventory import service as inventory
 from lvyue.inventory.models import Warehouse
+from lvyue.logistics.selection import Quote
 from lvyue.orders.canonical import CanonicalLine, CanonicalOrder
 from lvyue.orders.context import load_review_context
 from lvyue.orders.events import OrderShipped
@@ -683,6 +684,7 @@ def process_orders(uow: UnitOfWork, *, after_id: int = 0, limit: int = 500) -> P
     extra_tags: dict[int, list[str]] = {}
     plans: list[inventory.Reservation] = []
     why: dict[int, str] = {}
+    carriers: dict[int, Quote] = {}
     for o in orders:
         verdict = review(facts[o.id])
         log = [
@@ -698,7 +700,8 @@ def process_orders(uow: UnitOfWork, *, after_id: int = 0, limit: int = 500) -> P
             else:
                 verdict.holds[code] = detail
                 log.append({"source": f"check:{code}", "outcome": "hold", "detail": detail})
-        outcome = evaluate(ctx.rules, ctx.rule_facts(o, facts[o.id], demand[o.id]), skip=approved)
+        rule_facts = ctx.rule_facts(o, facts[o.id], demand[o.id])
+        outcome = evaluate(ctx.rules, rule_facts, skip=approved)
         log.extend(outcome.log)
         for code, detail in outcome.holds.items():
             verdict.holds.setdefault(code, detail)
@@ -712,6 +715,7 @@ def process_orders(uow: UnitOfWork, *, after_id: int = 0, limit: int = 500) -> P
                 chain=ctx.chain,
                 specified=outcome.warehouse,
                 distance_km=ctx.distance_to(o),
+                cost=ctx.cost_from(o, rule_facts),
             )
             if choice.warehouse_id is None:
                 short = shortages(demand[o.id], available, list(wh_by_id))
@@ -723,17 +727,33 @@ def process_orders(uow: UnitOfWork, *, after_id: int = 0, limit: int = 500) -> P
                 )
             else:
                 wh = choice.warehouse_id
-                for sku, qty in demand[o.id].items():
-                    available[(sku, wh)] -= qty
-                plans.append(inventory.Reservation(DOC, o.id, wh, demand[o.id]))
-                why[o.id] = choice.why
-                log.append(
-                    {
-                        "source": "allocation",
-                        "outcome": f"warehouse:{wh_by_id[wh].code}",
-                        "detail": choice.why,
-                    }
-                )
+                sel = ctx.carrier_for(o, wh, rule_facts, outcome.carrier)
+                if sel is not None and sel.chosen is None:
+                    verdict.holds["no_carrier"] = "; ".join(sel.reasons)[:300]
+                    log.append(
+                        {"source": "carrier", "outcome": "hold:no_carrier", "detail": sel.summary()}
+                    )
+                else:
+                    for sku, qty in demand[o.id].items():
+                        available[(sku, wh)] -= qty
+                    plans.append(inventory.Reservation(DOC, o.id, wh, demand[o.id]))
+                    why[o.id] = choice.why
+                    log.append(
+                        {
+                            "source": "allocation",
+                            "outcome": f"warehouse:{wh_by_id[wh].code}",
+                            "detail": choice.why,
+                        }
+                    )
+                    if sel is not None and sel.chosen is not None:
+                        carriers[o.id] = sel.chosen
+                        log.append(
+                            {
+                                "source": "carrier",
+                                "outcome": f"carrier:{sel.chosen.service_code}",
+                                "detail": sel.summary(),
+                            }
+                        )
         holds[o.id] = verdict.holds
         logs[o.id] = log
 
@@ -765,6 +785,22 @@ def process_orders(uow: UnitOfWork, *, after_id: int = 0, limit: int = 500) -> P
             )
             .values(reserved=LINE.c.quantity),
             [{"oid": oid} for oid in allocated],
+        )
+    chosen = [
+        {"oid": oid, "carrier": q.carrier_code, "service": q.service_code, "cost": q.cost}
+        for oid, q in carriers.items()
+        if oid in allocated
+    ]
+    if chosen:
+        conn.execute(
+            sa.update(ORDER)
+            .where(ORDER.c.id == sa.bindparam("oid"))
+            .values(
+                carrier_code=sa.bindparam("carrier"),
+                service_code=sa.bindparam("service"),
+                shipping_cost=sa.bindparam("cost", type_=Money()),
+            ),
+            chosen,
         )
     tags_of = {o.id: list(o.tags or []) for o in orders}
     conn.execute(
