@@ -13,7 +13,7 @@ from lvyue.channels import service
 from lvyue.channels.adapters.taobao import TaobaoAdapter
 from lvyue.channels.push import push
 from lvyue.channels.stockrule import StockRule
-from lvyue.channels.sync import sync_shop
+from lvyue.channels.sync import SyncFailed, sync_shop
 from lvyue.core import outbox
 from lvyue.inventory import queries as stock
 from lvyue.orders import queries
@@ -207,3 +207,26 @@ def test_failed_push_is_retried_later_and_shown(fake, shop, uow, engine):
     with uow(readonly=True) as u:
         shown = outbox.messages(u, "pending")
     assert shown[0]["topic"] == "channel.ship" and "429" in shown[0]["last_error"]
+
+
+def test_a_failed_pull_is_recorded_without_secrets_and_keeps_the_cursor(fake, shop, uow, engine):
+    fake.add_trade(lines=[LINE], at=fake.now - timedelta(minutes=5))
+    pull(engine, fake, shop)
+    with uow(readonly=True) as u:
+        cursor = u.conn.execute(service.CONN.select()).one().cursor_at
+
+    def leaky(access: service.ShopAccess) -> TaobaoAdapter:
+        class Broken(TaobaoAdapter):
+            def fetch_orders(self, since, until):
+                raise RuntimeError(f"gateway echoed session={access.credentials.token}")
+                yield  # pragma: no cover
+
+        return Broken(access.credentials, httpx.Client(), sleep=lambda s: None)
+
+    with pytest.raises(SyncFailed) as exc:
+        sync_shop(engine, shop, leaky, clock=lambda: fake.now)
+    assert fake.session not in str(exc.value) and "***" in str(exc.value)
+    with uow(readonly=True) as u:
+        row = u.conn.execute(service.CONN.select()).one()
+    assert row.last_sync_status == "error" and fake.session not in row.last_error
+    assert row.cursor_at == cursor

@@ -23,7 +23,7 @@ from lvyue.core.cli import (
     print_json,
     resolve_url,
 )
-from lvyue.core.errors import ValidationError
+from lvyue.core.errors import LvyueError, ValidationError
 from lvyue.orders.service import PLATFORMS
 
 shop_app = typer.Typer(help="店铺 / shops", no_args_is_help=True)
@@ -109,11 +109,9 @@ def sync_cmd(
                 since=start,
                 until=end,
             )
-        except Exception as exc:  # one shop's outage must not stop the others
+        except LvyueError as exc:  # one shop's outage must not stop the others
             failed = True
-            console.print(
-                f"{code}: sync failed: {type(exc).__name__}: {exc}", style="red", markup=False
-            )
+            console.print(f"{code}: sync failed: {exc.message}", style="red", markup=False)
             continue
         reports.append(report)
         if not json_out:

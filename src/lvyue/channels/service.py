@@ -222,3 +222,12 @@ def set_stock_rule(uow: UnitOfWork, shop_code: str, rule: StockRule) -> StockRul
         sa.update(CONN).where(CONN.c.shop_id == sid).values(stock_rule=checked.to_json())
     )
     return checked
+
+
+def redact(text: str, credentials: ShopCredentials) -> str:
+    """Error text with the shop's secrets blanked: platform errors sometimes echo the request
+    (query strings with tokens), and these messages are stored and printed."""
+    for secret in (credentials.app_secret, credentials.token, *credentials.extra.values()):
+        if secret and len(secret) >= 4:
+            text = text.replace(secret, "***")
+    return text

@@ -19,6 +19,7 @@ from sqlalchemy.engine import Engine
 from lvyue.channels import service
 from lvyue.channels.adapters.base import ChannelAdapter, RawOrder
 from lvyue.core.clock import now
+from lvyue.core.errors import LvyueError
 from lvyue.core.uow import UnitOfWork
 
 OVERLAP = timedelta(minutes=10)
@@ -26,6 +27,12 @@ FIRST_PULL = timedelta(days=1)
 CHUNK = 200
 
 AdapterFactory = Callable[[service.ShopAccess], ChannelAdapter]
+
+
+class SyncFailed(LvyueError):
+    """A pull stopped part-way; what was imported stays, the cursor does not move."""
+
+    code = "sync_failed"
 
 
 @dataclass
@@ -79,15 +86,10 @@ def sync_shop(
             report.errors += len(result.rejected)
             messages.extend(f"raw #{rid}: {reason}" for rid, reason in result.rejected)
     except Exception as exc:
+        message = service.redact(f"{type(exc).__name__}: {exc}", access.credentials)
         with UnitOfWork(engine) as uow:
-            service.record_sync(
-                uow,
-                access.shop_id,
-                status="error",
-                cursor_at=None,
-                error=f"{type(exc).__name__}: {exc}",
-            )
-        raise
+            service.record_sync(uow, access.shop_id, status="error", cursor_at=None, error=message)
+        raise SyncFailed(message) from exc
     contiguous = access.cursor_at is None or start <= access.cursor_at
     with UnitOfWork(engine) as uow:
         # Only a pull that reached "now" moves the cursor; a pull of a chosen past range
