@@ -23,9 +23,9 @@ def load_services(uow: UnitOfWork) -> list[Candidate]:
     each order. Three queries, whatever the number of services and rates."""
     conn = uow.conn
     carriers = dict(
-        conn.execute(sa.select(CARRIER.c.id, CARRIER.c.code).where(CARRIER.c.active.is_(True)))
-        .tuples()
-        .all()
+        conn.execute(
+            sa.select(CARRIER.c.id, CARRIER.c.code).where(CARRIER.c.active.is_(True))
+        ).all()
     )
     services = [
         s
@@ -68,9 +68,9 @@ def list_carriers(uow: UnitOfWork) -> list[dict[str, Any]]:
     """Every carrier (active or not) with its services and how many rate rows each has."""
     conn = uow.conn
     rate_counts: dict[int, int] = dict(
-        conn.execute(sa.select(RATE.c.service_id, sa.func.count()).group_by(RATE.c.service_id))
-        .tuples()
-        .all()
+        conn.execute(
+            sa.select(RATE.c.service_id, sa.func.count()).group_by(RATE.c.service_id)
+        ).all()
     )
     services: dict[int, list[dict[str, Any]]] = {}
     for s in conn.execute(sa.select(SERVICE).order_by(SERVICE.c.code)).mappings():
