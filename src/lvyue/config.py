@@ -24,6 +24,9 @@ class Settings(BaseSettings):
     duplicate_window_hours: int = 24
     # Warehouse choice, strategies in order: specified, nearest, cheapest, most_stock, priority.
     allocation_chain: str = "specified,nearest,priority"
+    # Short stock: "wait" (hold and re-check as stock arrives, oldest first), "partial" (ship
+    # what is there now, the rest as its own order later) or "cancel_short" (drop the rest).
+    oversell_policy: str = "wait"
 
 
 @lru_cache(maxsize=1)

@@ -118,6 +118,8 @@ def import_cmd(
 
 
 def run_pipeline(db: str | None, *, progress: bool = True) -> service.ProcessReport:
+    """Every order that can move, in batches (one transaction each). Orders an oversell
+    policy sent back to review get another pass."""
     total = service.ProcessReport()
     with open_uow(db, readonly=True) as uow:
         todo = sum(queries.status_counts(uow).get(s, 0) for s in ("pending_review", "held"))
@@ -130,15 +132,21 @@ def run_pipeline(db: str | None, *, progress: bool = True) -> service.ProcessRep
         transient=True,
     ) as bar:
         task = bar.add_task("process", total=max(todo, 1))
-        while True:
-            with open_uow(db) as uow:
-                batch = service.process_orders(
-                    uow, after_id=total.last_id, limit=get_settings().batch_size
-                )
-            if not batch.examined:
+        for _ in range(3):
+            after, requeued = 0, 0
+            while True:
+                with open_uow(db) as uow:
+                    batch = service.process_orders(
+                        uow, after_id=after, limit=get_settings().batch_size
+                    )
+                if not batch.examined:
+                    break
+                after = batch.last_id
+                requeued += batch.requeued
+                total.add(batch)
+                bar.advance(task, batch.examined)
+            if not requeued:
                 break
-            total.add(batch)
-            bar.advance(task, batch.examined)
     return total
 
 
@@ -426,3 +434,37 @@ def reject_cmd(
     with open_uow(db) as uow:
         service.reject_order(uow, order_id, reason=reason)
     console.print(f"order {order_id} rejected")
+
+
+@app.command("split")
+def split_cmd(
+    order_id: int,
+    parts: Annotated[
+        list[str], typer.Argument(help="LINE:QTY to move to the new order, e.g. 1:2 3:1")
+    ],
+    reason: Annotated[str, typer.Option(help="why: written to the history")] = "",
+    db: DbOption = None,
+) -> None:
+    """Split units off an order into a new order that ships on its own."""
+    moves: dict[int, int] = {}
+    for part in parts:
+        line, _, qty = part.partition(":")
+        if not (line.isdigit() and qty.isdigit()):
+            raise ValidationError("parts", f"{part!r} is not LINE:QTY, e.g. 1:2")
+        moves[int(line)] = moves.get(int(line), 0) + int(qty)
+    with open_uow(db) as uow:
+        child = service.split_order(uow, order_id, moves, reason=reason or "人工拆单")
+    console.print(f"order {order_id} split: new order {child}")
+
+
+@app.command("oversell")
+def oversell_cmd(
+    order_id: int,
+    policy: Annotated[str, typer.Option(help="wait, partial or cancel_short")],
+    db: DbOption = None,
+) -> None:
+    """Decide for an order held for short stock: wait, ship what is there, or drop the rest."""
+    with open_uow(db) as uow:
+        outcome = service.resolve_shortage(uow, order_id, policy=policy)
+    report = run_pipeline(db, progress=False)
+    console.print(f"order {order_id}: {outcome}; allocated {report.allocated}")

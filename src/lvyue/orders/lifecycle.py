@@ -33,9 +33,11 @@ ORDER_LIFECYCLE = Lifecycle[OrderStatus](
         (S.HELD, S.APPROVED),  # a re-check found the hold reasons gone
         (S.HELD, S.CANCELLED),
         (S.APPROVED, S.ALLOCATED),
+        (S.APPROVED, S.PENDING_REVIEW),  # changed by an operator (split, shortage): review again
         (S.APPROVED, S.HELD),
         (S.APPROVED, S.CANCELLED),
         (S.ALLOCATED, S.IN_FULFILLMENT),
+        (S.ALLOCATED, S.PENDING_REVIEW),
         (S.ALLOCATED, S.HELD),  # intercepted before the warehouse started
         (S.ALLOCATED, S.CANCELLED),
         (S.IN_FULFILLMENT, S.SHIPPED),

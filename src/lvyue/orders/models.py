@@ -80,6 +80,10 @@ class Order(Base):
     )
     # 华东, 华南, ... from the receiver's province: for reports and rules.
     region: Mapped[str | None] = mapped_column(sa.String(8))
+    # An order split off another (partial shipment, operator split) points at its origin.
+    parent_id: Mapped[int | None] = mapped_column(sa.ForeignKey("orders_order.id"), index=True)
+    # What to do when stock is short: wait, partial, cancel_short (None: the merchant default).
+    oversell_policy: Mapped[str | None] = mapped_column(sa.String(16))
     # What review decided and why: [{"source": "rule:...@v2" | "check:...", "outcome", "detail"}].
     review_log: Mapped[list[dict[str, str]]] = mapped_column(sa.JSON, default=list)
     # Roles that still must approve a manual review, in order; rules a person approved.
@@ -87,6 +91,7 @@ class Order(Base):
     approved_rules: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
     # Same buyer, address and items: orders sharing it within a day are suspected duplicates.
     dup_key: Mapped[str | None] = mapped_column(sa.String(32), index=True)
+    lines_hash: Mapped[str | None] = mapped_column(sa.String(32))
     buyer_id_number: Mapped[str | None] = mapped_column(sa.String(32))
     customs_data: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
     service_code: Mapped[str | None] = mapped_column(sa.String(24))
@@ -114,6 +119,8 @@ class OrderLine(Base):
     unit_price: Mapped[Decimal] = mapped_column(Money, default=Decimal("0.00"))
     reserved: Mapped[int] = mapped_column(default=0)
     shipped: Mapped[int] = mapped_column(default=0)
+    # Units cancelled because stock was short (the line's quantity no longer counts them).
+    cancelled: Mapped[int] = mapped_column(default=0)
     channel_line_id: Mapped[str | None] = mapped_column(sa.String(64))
     channel_sku_id: Mapped[str | None] = mapped_column(sa.String(64))
     refund_status: Mapped[str] = mapped_column(sa.String(16), default="none")

@@ -12,12 +12,14 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
 from pydantic import ValidationError as PydanticError
 
 from lvyue.catalog.models import BundleComponent, Sku
+from lvyue.config import get_settings
 from lvyue.core.clock import now
 from lvyue.core.db import Money, table_of
 from lvyue.core.errors import InvalidTransition, NotFound, ValidationError
@@ -241,6 +243,7 @@ def _order_values(o: CanonicalOrder, digest: str, ts: datetime) -> dict[str, Any
         "tags": o.tags if r.country in ("CN", "") or "跨境" in o.tags else [*o.tags, "跨境"],
         **normalise_receiver(o.receiver),
         "dup_key": duplicate_key(o),
+        "lines_hash": lines_hash(o),
         "buyer_id_number": o.buyer.id_number,
         "customs_data": o.customs,
     }
@@ -285,8 +288,10 @@ def _receiver_key(o: CanonicalOrder) -> tuple[Any, ...]:
     return (r.name, r.phone, r.province, r.city, r.district, r.address, r.zip)
 
 
-def _lines_key(rows: Iterable[Any]) -> list[tuple[str, int]]:
-    return sorted((row.sku_code, row.quantity) for row in rows)
+def lines_hash(o: CanonicalOrder) -> str:
+    """The channel's item list, to tell an item change from a memo change later on."""
+    items = sorted((ln.sku, ln.quantity) for ln in o.lines)
+    return hashlib.md5(repr(items).encode("utf-8")).hexdigest()
 
 
 def import_orders(
@@ -423,7 +428,12 @@ def _apply_update(
         .where(LINE.c.order_id == row.id)
         .order_by(LINE.c.line_no)
     ).all()
-    lines_changed = _lines_key(old_lines) != sorted((ln.sku, ln.quantity) for ln in o.lines)
+    lines_changed = row.lines_hash != lines_hash(o)
+    # Split off or cut down by an operator: the channel's item list no longer maps onto the
+    # order's lines, so an item change goes to a person instead of being laid over them.
+    reshaped = row.oversell_policy in ("partial", "cancel_short") or bool(
+        conn.execute(sa.select(ORDER.c.id).where(ORDER.c.parent_id == row.id).limit(1)).first()
+    )
     # A line the buyer asks money back for must not ship while the refund is open.
     new_refund = not lines_changed and any(
         new.refund_status != "none" and old.refund_status == "none"
@@ -479,6 +489,33 @@ def _apply_update(
         if intercept:
             _set_holds(uow, {row.id: intercept}, ts)
             _transition(uow, [Change(row.id, status, S.HELD, "拦截: " + ", ".join(intercept))], ts)
+        return
+
+    if reshaped:
+        kept = (
+            "goods_amount",
+            "total_amount",
+            "item_count",
+            "shipping_fee",
+            "discount",
+            "lines_hash",
+        )
+        conn.execute(
+            sa.update(ORDER)
+            .where(ORDER.c.id == row.id)
+            .values(**{k: v for k, v in values.items() if k not in kept})
+        )
+        if o.status == "cancelled":
+            _cancel(uow, [(row.id, status)], "平台已取消 / cancelled on the channel", ts)
+        elif lines_changed and status is not S.HELD:
+            _release(uow, [row.id], "items changed on the channel after a split", ts)
+            _set_holds(uow, {row.id: {"lines_changed": "拆单后平台商品变更, 请人工处理"}}, ts)
+            _transition(
+                uow,
+                [Change(row.id, status, S.HELD, "平台修改: lines_changed")],
+                ts,
+                warehouse_id=None,
+            )
         return
 
     # Before the warehouse: replace the order's content.
@@ -579,6 +616,7 @@ class ProcessReport:
     allocated: int = 0
     held: int = 0
     still_held: int = 0
+    requeued: int = 0  # sent back to review by the oversell policy (split or cut down)
     last_id: int = 0
     hold_counts: dict[str, int] = field(default_factory=lambda: defaultdict(int))
 
@@ -588,6 +626,7 @@ class ProcessReport:
         self.allocated += other.allocated
         self.held += other.held
         self.still_held += other.still_held
+        self.requeued += other.requeued
         self.last_id = max(self.last_id, other.last_id)
         for k, v in other.hold_counts.items():
             self.hold_counts[k] += v
@@ -835,6 +874,15 @@ def process_orders(uow: UnitOfWork, *, after_id: int = 0, limit: int = 500) -> P
     )
     report.held = len(newly_held)
     report.still_held = sum(1 for oid in ids if holds[oid] and status_of[oid] is S.HELD)
+    default_policy = get_settings().oversell_policy
+    for o in orders:
+        policy = o.oversell_policy or default_policy
+        if set(holds[o.id]) == {"out_of_stock"} and policy in ("partial", "cancel_short"):
+            try:
+                resolve_shortage(uow, o.id, policy=policy)
+            except ValidationError:
+                continue  # nothing in stock at all: it waits like any other
+            report.requeued += 1
     for oid in ids:
         for code in holds[oid]:
             report.hold_counts[code] += 1
@@ -1176,3 +1224,250 @@ def dry_run_rules(
         if before != after:
             changes.append(DryRunChange(o.id, o.external_id, o.status, before, after))
     return len(orders), changes
+
+
+# --------------------------------------------------------------------------- split and shortage
+
+SPLITTABLE = (S.PENDING_PAYMENT, S.PENDING_REVIEW, S.HELD, S.APPROVED, S.ALLOCATED)
+
+
+def _back_to_review(uow: UnitOfWork, row: Any, reason: str, ts: datetime) -> None:
+    """Release what the order holds and send it back to review after an operator change."""
+    status = S(row.status)
+    if status in (S.APPROVED, S.ALLOCATED):
+        _release(uow, [row.id], reason, ts)
+        _transition(uow, [Change(row.id, status, S.PENDING_REVIEW, reason)], ts, warehouse_id=None)
+    elif status is S.HELD:
+        _set_holds(uow, {row.id: {}}, ts)
+        _transition(uow, [Change(row.id, status, S.PENDING_REVIEW, reason)], ts)
+    else:
+        uow.conn.execute(
+            sa.insert(HISTORY).values(
+                order_id=row.id,
+                from_status=status.value,
+                to_status=status.value,
+                actor=uow.actor,
+                reason=reason[:300],
+                created_at=ts,
+            )
+        )
+
+
+def split_order(uow: UnitOfWork, order_id: int, parts: dict[int, int], *, reason: str = "") -> int:
+    """Move ``parts`` (line number -> units) of an order not yet in the warehouse into a new
+    order of the same shop and buyer, which ships on its own. Both are reviewed again; what
+    was reserved is released first. Returns the new order's id."""
+    row = uow.conn.execute(sa.select(ORDER).where(ORDER.c.id == order_id)).first()
+    if row is None:
+        raise NotFound(f"order {order_id} does not exist", code="unknown_order")
+    if S(row.status) not in SPLITTABLE:
+        raise InvalidTransition(
+            f"order {order_id} is {row.status}: too late to split", current=row.status
+        )
+    lines = {
+        ln.line_no: ln
+        for ln in uow.conn.execute(sa.select(LINE).where(LINE.c.order_id == order_id))
+    }
+    if not parts:
+        raise ValidationError("parts", "name at least one line and quantity to move, e.g. 1:2")
+    for no, qty in parts.items():
+        if no not in lines:
+            raise ValidationError("parts", f"order {order_id} has no line {no}")
+        if not 0 < qty <= lines[no].quantity:
+            raise ValidationError(
+                "parts", f"line {no}: move 1 to {lines[no].quantity} units, not {qty}"
+            )
+    if sum(parts.values()) == sum(ln.quantity for ln in lines.values()):
+        raise ValidationError("parts", "that moves every unit: nothing would stay in the order")
+    ts = now()
+    _back_to_review(uow, row, reason or "拆单", ts)
+    row = uow.conn.execute(sa.select(ORDER).where(ORDER.c.id == order_id)).one()
+    siblings = uow.conn.execute(
+        sa.select(sa.func.count()).select_from(ORDER).where(ORDER.c.parent_id == order_id)
+    ).scalar_one()
+    moved_goods = sum((lines[no].unit_price * q for no, q in parts.items()), Decimal("0.00"))
+    child = {k: v for k, v in row._mapping.items() if k != "id"}
+    child.update(
+        external_id=f"{row.external_id[:58]}-S{siblings + 1}",
+        parent_id=order_id,
+        status=S.PENDING_REVIEW.value,
+        warehouse_id=None,
+        goods_amount=moved_goods,
+        shipping_fee=Decimal("0.00"),
+        discount=Decimal("0.00"),
+        total_amount=moved_goods,
+        item_count=sum(parts.values()),
+        review_log=[],
+        review_steps=[],
+        created_at=ts,
+        updated_at=ts,
+        dup_key=None,
+    )
+    res = uow.conn.execute(sa.insert(ORDER).values(**child))
+    assert res.inserted_primary_key is not None
+    child_id = int(res.inserted_primary_key[0])
+    for i, (no, qty) in enumerate(sorted(parts.items()), start=1):
+        ln = lines[no]
+        values = {
+            k: v
+            for k, v in ln._mapping.items()
+            if k
+            not in ("id", "order_id", "line_no", "quantity", "reserved", "shipped", "cancelled")
+        }
+        uow.conn.execute(
+            sa.insert(LINE).values(
+                **values,
+                order_id=child_id,
+                line_no=i,
+                quantity=qty,
+                reserved=0,
+                shipped=0,
+                cancelled=0,
+            )
+        )
+        if qty == ln.quantity:
+            uow.conn.execute(sa.delete(LINE).where(LINE.c.id == ln.id))
+        else:
+            uow.conn.execute(
+                sa.update(LINE).where(LINE.c.id == ln.id).values(quantity=ln.quantity - qty)
+            )
+    uow.conn.execute(
+        sa.update(ORDER)
+        .where(ORDER.c.id == order_id)
+        .values(
+            goods_amount=row.goods_amount - moved_goods,
+            total_amount=row.total_amount - moved_goods,
+            item_count=row.item_count - sum(parts.values()),
+            updated_at=ts,
+        )
+    )
+    moved = ", ".join(f"{lines[no].sku_code}×{q}" for no, q in sorted(parts.items()))
+    _transition(
+        uow, [Change(child_id, None, S.PENDING_REVIEW, f"拆分自订单 #{order_id}: {moved}")], ts
+    )
+    uow.conn.execute(
+        sa.insert(HISTORY).values(
+            order_id=order_id,
+            from_status=S.PENDING_REVIEW.value,
+            to_status=S.PENDING_REVIEW.value,
+            actor=uow.actor,
+            reason=f"拆出订单 #{child_id}: {moved}"[:300],
+            created_at=ts,
+        )
+    )
+    return child_id
+
+
+def _fillable(uow: UnitOfWork, row: Any) -> tuple[dict[int, int], str]:
+    """Per line number, how many units the best single warehouse can ship now (bundles by
+    their components), and that warehouse's code."""
+    lines = list(
+        uow.conn.execute(
+            sa.select(LINE)
+            .where(LINE.c.order_id == row.id, LINE.c.sku_id.is_not(None))
+            .order_by(LINE.c.line_no)
+        )
+    )
+    bundles: dict[int, dict[int, int]] = defaultdict(dict)
+    for b in uow.conn.execute(
+        sa.select(BUNDLE).where(BUNDLE.c.bundle_sku_id.in_([ln.sku_id for ln in lines]))
+    ):
+        bundles[b.bundle_sku_id][b.component_sku_id] = b.quantity
+    parts_of = {ln.line_no: bundles.get(ln.sku_id) or {ln.sku_id: 1} for ln in lines}
+    available = inventory.lock_available(uow, {s for p in parts_of.values() for s in p})
+    best: tuple[int, dict[int, int], str] = (0, {}, "")
+    for wh in uow.conn.execute(
+        sa.select(WAREHOUSE.c.id, WAREHOUSE.c.code).where(WAREHOUSE.c.active.is_(True))
+    ):
+        left = {sku: qty for (sku, w), qty in available.items() if w == wh.id}
+        fill: dict[int, int] = {}
+        for ln in lines:  # in line order: the first lines are served first
+            n = min(
+                [ln.quantity] + [left.get(s, 0) // per for s, per in parts_of[ln.line_no].items()]
+            )
+            fill[ln.line_no] = n
+            for s, per in parts_of[ln.line_no].items():
+                left[s] = left.get(s, 0) - n * per
+        total = sum(fill.values())
+        if total > best[0]:
+            best = (total, fill, wh.code)
+    return best[1], best[2]
+
+
+def resolve_shortage(uow: UnitOfWork, order_id: int, *, policy: str) -> str:
+    """An operator's (or the merchant default's) choice for an order short of stock:
+    ``wait`` keeps it held and re-checked as stock arrives; ``partial`` splits off the short
+    units into their own order so the rest ships now; ``cancel_short`` drops the short units.
+    The choice is written to the order's history."""
+    if policy not in ("wait", "partial", "cancel_short"):
+        raise ValidationError("policy", "choose wait, partial or cancel_short")
+    row = uow.conn.execute(sa.select(ORDER).where(ORDER.c.id == order_id)).first()
+    if row is None:
+        raise NotFound(f"order {order_id} does not exist", code="unknown_order")
+    holds = {
+        h.code for h in uow.conn.execute(sa.select(HOLD.c.code).where(HOLD.c.order_id == order_id))
+    }
+    if S(row.status) is not S.HELD or "out_of_stock" not in holds:
+        raise InvalidTransition(f"order {order_id} is not held for short stock", current=row.status)
+    ts = now()
+    uow.conn.execute(sa.update(ORDER).where(ORDER.c.id == order_id).values(oversell_policy=policy))
+    if policy == "wait":
+        uow.conn.execute(
+            sa.insert(HISTORY).values(
+                order_id=order_id,
+                from_status="held",
+                to_status="held",
+                actor=uow.actor,
+                reason="缺货处理: 等待到货",
+                created_at=ts,
+            )
+        )
+        return "waiting for stock"
+    fill, wh = _fillable(uow, row)
+    lines = {
+        ln.line_no: ln
+        for ln in uow.conn.execute(sa.select(LINE).where(LINE.c.order_id == order_id))
+    }
+    short = {
+        no: ln.quantity - fill.get(no, 0)
+        for no, ln in lines.items()
+        if ln.quantity > fill.get(no, 0)
+    }
+    if not any(fill.values()):
+        raise ValidationError(
+            "policy", "nothing of this order is in stock anywhere: only wait or cancel"
+        )
+    if policy == "partial":
+        child = split_order(
+            uow, order_id, short, reason=f"缺货处理: 部分发货 ({wh}), 缺货部分另成订单"
+        )
+        # The split-off rest waits for stock; splitting it again would let it overtake its
+        # own older part for the same units.
+        uow.conn.execute(sa.update(ORDER).where(ORDER.c.id == child).values(oversell_policy="wait"))
+        return f"the rest waits as order #{child}"
+    dropped = []
+    cut = Decimal("0.00")
+    for no, q in short.items():
+        ln = lines[no]
+        cut += ln.unit_price * q
+        dropped.append(f"{ln.sku_code}×{q}")
+        if q == ln.quantity:
+            uow.conn.execute(sa.delete(LINE).where(LINE.c.id == ln.id))
+        else:
+            uow.conn.execute(
+                sa.update(LINE)
+                .where(LINE.c.id == ln.id)
+                .values(quantity=ln.quantity - q, cancelled=ln.cancelled + q)
+            )
+    uow.conn.execute(
+        sa.update(ORDER)
+        .where(ORDER.c.id == order_id)
+        .values(
+            goods_amount=row.goods_amount - cut,
+            total_amount=row.total_amount - cut,
+            item_count=row.item_count - sum(short.values()),
+            updated_at=ts,
+        )
+    )
+    _back_to_review(uow, row, "缺货处理: 取消缺货部分 " + ", ".join(dropped), ts)
+    return "cancelled " + ", ".join(dropped)
