@@ -71,7 +71,11 @@ def by_ext(uow):
 
 def test_nearest_warehouse_with_stock_then_the_next_nearest_and_history_says_why(uow):
     world(uow, {"TEE": {"HZ": 5, "GZ": 2, "BJ": 5}}, rules=False)
-    docs = [canonical(f"SZ{i}", [("TEE", 1)], receiver=SHENZHEN) for i in range(3)]
+    # Three different buyers in Shenzhen (one buyer's orders would be merged into one parcel).
+    docs = [
+        canonical(f"SZ{i}", [("TEE", 1)], receiver={**SHENZHEN, "phone": f"1390000000{i}"})
+        for i in range(3)
+    ]
     docs += [
         canonical("HZ1", [("TEE", 1)], receiver=HANGZHOU),
         canonical("TJ1", [("TEE", 1)], receiver=TIANJIN),

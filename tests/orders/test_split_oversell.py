@@ -79,3 +79,66 @@ def test_merchant_default_policy_applies_in_the_pipeline(uow, monkeypatch):
     assert got["P1"]["status"] == "allocated", (got["P1"]["hold_reasons"], got["P1"]["history"])
     assert got["P1"]["lines"][0]["quantity"] == 1
     assert got["P1-S1"]["hold_reasons"] == ["out_of_stock"]
+
+
+def test_orders_of_one_buyer_and_address_ship_as_one_parcel(uow):
+    setup_world(uow, skus={"A": {"HZ": 1, "GZ": 5}, "B": {"HZ": 5, "GZ": 5}})
+    same = {
+        "name": "王五",
+        "phone": "13600001111",
+        "province": "广东省",
+        "city": "广州市",
+        "district": "天河区",
+        "address": "天河路385号",
+    }
+    import_dicts(
+        uow,
+        [
+            canonical("M1", [("A", 1)], receiver=same),
+            canonical("M2", [("B", 1)], receiver=same),
+            canonical(
+                "M3", [("A", 1)], receiver={**same, "address": "天河路1号"}
+            ),  # another address
+            canonical("M4", [("B", 1)], receiver=same, tags=["不合单"]),  # the buyer asked not to
+        ],
+    )
+    process_all(uow)
+    got = by_ext(uow)
+    assert got["M1"]["merge_group"] == got["M2"]["merge_group"] == got["M1"]["id"]
+    assert got["M1"]["warehouse"] == got["M2"]["warehouse"]
+    assert "合单发货 (2 单)" in got["M2"]["history"][-1]["reason"]
+    assert got["M3"]["merge_group"] is None and got["M4"]["merge_group"] is None
+    # A later order of the same buyer joins the parcel still waiting in the warehouse.
+    import_dicts(uow, [canonical("M5", [("B", 2)], receiver=same)])
+    process_all(uow)
+    got = by_ext(uow)
+    assert got["M5"]["merge_group"] == got["M1"]["id"]
+    assert got["M5"]["warehouse"] == got["M1"]["warehouse"]
+
+
+def test_operator_merge_brings_orders_to_one_warehouse(uow):
+    setup_world(uow, skus={"A": {"HZ": 5}, "B": {"GZ": 5}})
+    r1 = {
+        "name": "赵六",
+        "phone": "13600002222",
+        "province": "广东省",
+        "city": "广州市",
+        "district": "天河区",
+        "address": "天河路385号",
+    }
+    import_dicts(uow, [canonical("N1", [("B", 1)], receiver=r1)])
+    process_all(uow)
+    import_dicts(uow, [canonical("N2", [("A", 1)], receiver={**r1, "phone": "13600003333"})])
+    process_all(uow)
+    got = by_ext(uow)
+    assert (got["N1"]["warehouse"], got["N2"]["warehouse"]) == ("GZ", "HZ")  # two buyers' phones
+    with pytest.raises(ValidationError), uow() as u:
+        service.merge_orders(u, [got["N1"]["id"]])
+    with uow(actor="op") as u:  # B arrives in HZ too: now one warehouse can ship both
+        inventory.adjust_stock(u, sku_code="B", warehouse_code="HZ", quantity=5, reason="transfer in")
+        service.merge_orders(u, [got["N1"]["id"], got["N2"]["id"]])
+    process_all(uow)
+    got = by_ext(uow)
+    assert got["N1"]["warehouse"] == got["N2"]["warehouse"] == "HZ"
+    with uow(readonly=True) as u:
+        assert stock.verify_levels(u) == []

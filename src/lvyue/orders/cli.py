@@ -468,3 +468,15 @@ def oversell_cmd(
         outcome = service.resolve_shortage(uow, order_id, policy=policy)
     report = run_pipeline(db, progress=False)
     console.print(f"order {order_id}: {outcome}; allocated {report.allocated}")
+
+
+@app.command("merge")
+def merge_cmd(
+    order_ids: Annotated[list[int], typer.Argument(help="two or more order ids")],
+    db: DbOption = None,
+) -> None:
+    """Ship orders of one receiver as one parcel."""
+    with open_uow(db) as uow:
+        group = service.merge_orders(uow, order_ids)
+    report = run_pipeline(db, progress=False)
+    console.print(f"merged into group {group}; allocated {report.allocated}")

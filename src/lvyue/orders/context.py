@@ -55,6 +55,8 @@ class ReviewContext:
     duplicates: dict[int, list[int]]
     buyer_message_review: bool
     services: list[Candidate]
+    # Merge signature -> (warehouse code, group id) of orders already allocated, not yet picked.
+    waiting: dict[str, tuple[str, int]] = field(default_factory=dict)
     distances: dict[tuple[int, str | None, str | None], float | None] = field(default_factory=dict)
 
     def sku_code(self, sku_id: int) -> str:
@@ -107,6 +109,10 @@ class ReviewContext:
             "buyer_message": o.buyer_message,
             "seller_memo": o.seller_memo,
         }
+
+    def merge_target(self, o: Any) -> tuple[str, int] | None:
+        sig = merge_signature(o)
+        return self.waiting.get(sig) if sig else None
 
     def carrier_for(
         self, o: Any, warehouse_id: int, facts: dict[str, Any], forced: str | None
@@ -196,6 +202,7 @@ def load_review_context(
         duplicates=_duplicates(uow, orders, timedelta(hours=settings.duplicate_window_hours)),
         buyer_message_review=settings.buyer_message_review == "manual",
         services=load_services(uow),
+        waiting=_waiting(uow, orders, {w.id: w.code for w in wh_rows}),
     )
 
 
@@ -219,4 +226,49 @@ def _duplicates(uow: UnitOfWork, orders: Sequence[Any], window: timedelta) -> di
         ]
         if twins:
             found[o.id] = sorted(twins)
+    return found
+
+
+NO_MERGE_TAGS = frozenset({"不合单", "do_not_merge"})
+
+
+def merge_signature(o: Any) -> str | None:
+    """Same shop, same buyer, same receiver and address: orders that may share one parcel."""
+    who = o.customer_id or o.phone_number
+    if not who or not o.addr_province or NO_MERGE_TAGS & set(o.tags or ()):
+        return None
+    parts = [
+        o.shop_id,
+        who,
+        o.receiver_name,
+        o.addr_province,
+        o.addr_city,
+        o.addr_district,
+        o.addr_detail,
+    ]
+    return "|".join(str(p or "") for p in parts)
+
+
+def merge_groups(orders: Sequence[Any], ctx: ReviewContext) -> list[list[Any]]:
+    """Orders of a batch grouped for one parcel each (by merge group set by an operator, else
+    by signature); singles are groups of one. In order of their first order id."""
+    groups: dict[str, list[Any]] = {}
+    for o in orders:
+        key = f"g{o.merge_group}" if o.merge_group else merge_signature(o) or f"o{o.id}"
+        groups.setdefault(key, []).append(o)
+    return sorted(groups.values(), key=lambda g: g[0].id)
+
+
+def _waiting(
+    uow: UnitOfWork, orders: Sequence[Any], codes: dict[int, str]
+) -> dict[str, tuple[str, int]]:
+    customers = sorted({o.customer_id for o in orders if o.customer_id})
+    found: dict[str, tuple[str, int]] = {}
+    for chunk in _chunks(customers):
+        for row in uow.conn.execute(
+            sa.select(ORDER).where(ORDER.c.customer_id.in_(chunk), ORDER.c.status == "allocated")
+        ):
+            sig = merge_signature(row)
+            if sig and row.warehouse_id in codes:
+                found.setdefault(sig, (codes[row.warehouse_id], row.merge_group or row.id))
     return found

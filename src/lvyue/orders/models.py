@@ -82,6 +82,8 @@ class Order(Base):
     region: Mapped[str | None] = mapped_column(sa.String(8))
     # An order split off another (partial shipment, operator split) points at its origin.
     parent_id: Mapped[int | None] = mapped_column(sa.ForeignKey("orders_order.id"), index=True)
+    # Orders of one buyer and address shipped as one parcel share a merge group (合单).
+    merge_group: Mapped[int | None] = mapped_column(sa.BigInteger, index=True)
     # What to do when stock is short: wait, partial, cancel_short (None: the merchant default).
     oversell_policy: Mapped[str | None] = mapped_column(sa.String(16))
     # What review decided and why: [{"source": "rule:...@v2" | "check:...", "outcome", "detail"}].

@@ -31,7 +31,7 @@ from lvyue.inventory import service as inventory
 from lvyue.inventory.models import Warehouse
 from lvyue.logistics.selection import Quote
 from lvyue.orders.canonical import CanonicalLine, CanonicalOrder
-from lvyue.orders.context import load_review_context
+from lvyue.orders.context import load_review_context, merge_groups
 from lvyue.orders.events import OrderShipped
 from lvyue.orders.holds import ADDRESS_HOLDS, AUTO_RECHECK, OVERRIDABLE
 from lvyue.orders.lifecycle import HOLDS_STOCK, ORDER_LIFECYCLE, OrderStatus, initial_status
@@ -715,7 +715,6 @@ def process_orders(uow: UnitOfWork, *, after_id: int = 0, limit: int = 500) -> P
     ctx = load_review_context(uow, orders, facts)
     demand = {oid: expand_demand(f.lines, ctx.bundles) for oid, f in facts.items()}
     available = inventory.lock_available(uow, (s for d in demand.values() for s in d))
-    wh_by_id = {w.id: w for w in ctx.warehouses}
 
     holds: dict[int, dict[str, str]] = {}
     logs: dict[int, list[dict[str, str]]] = {}
@@ -724,6 +723,9 @@ def process_orders(uow: UnitOfWork, *, after_id: int = 0, limit: int = 500) -> P
     plans: list[inventory.Reservation] = []
     why: dict[int, str] = {}
     carriers: dict[int, Quote] = {}
+    passed: list[Any] = []
+    rule_facts: dict[int, dict[str, Any]] = {}
+    outcomes: dict[int, Any] = {}
     for o in orders:
         verdict = review(facts[o.id])
         log = [
@@ -739,62 +741,37 @@ def process_orders(uow: UnitOfWork, *, after_id: int = 0, limit: int = 500) -> P
             else:
                 verdict.holds[code] = detail
                 log.append({"source": f"check:{code}", "outcome": "hold", "detail": detail})
-        rule_facts = ctx.rule_facts(o, facts[o.id], demand[o.id])
-        outcome = evaluate(ctx.rules, rule_facts, skip=approved)
+        rule_facts[o.id] = ctx.rule_facts(o, facts[o.id], demand[o.id])
+        outcome = outcomes[o.id] = evaluate(ctx.rules, rule_facts[o.id], skip=approved)
         log.extend(outcome.log)
         for code, detail in outcome.holds.items():
             verdict.holds.setdefault(code, detail)
         steps[o.id] = list(outcome.review_steps)
         extra_tags[o.id] = outcome.tags
-        if verdict.passed:
-            choice = allocate(
-                demand[o.id],
-                available,
-                ctx.warehouses,
-                chain=ctx.chain,
-                specified=outcome.warehouse,
-                distance_km=ctx.distance_to(o),
-                cost=ctx.cost_from(o, rule_facts),
-            )
-            if choice.warehouse_id is None:
-                short = shortages(demand[o.id], available, list(wh_by_id))
-                verdict.holds["out_of_stock"] = "库存不足: " + ", ".join(
-                    f"{ctx.sku_code(s)}×{q}" for s, q in short.items()
-                )
-                log.append(
-                    {"source": "check:stock", "outcome": "hold:out_of_stock", "detail": choice.why}
-                )
-            else:
-                wh = choice.warehouse_id
-                sel = ctx.carrier_for(o, wh, rule_facts, outcome.carrier)
-                if sel is not None and sel.chosen is None:
-                    verdict.holds["no_carrier"] = "; ".join(sel.reasons)[:300]
-                    log.append(
-                        {"source": "carrier", "outcome": "hold:no_carrier", "detail": sel.summary()}
-                    )
-                else:
-                    for sku, qty in demand[o.id].items():
-                        available[(sku, wh)] -= qty
-                    plans.append(inventory.Reservation(DOC, o.id, wh, demand[o.id]))
-                    why[o.id] = choice.why
-                    log.append(
-                        {
-                            "source": "allocation",
-                            "outcome": f"warehouse:{wh_by_id[wh].code}",
-                            "detail": choice.why,
-                        }
-                    )
-                    if sel is not None and sel.chosen is not None:
-                        carriers[o.id] = sel.chosen
-                        log.append(
-                            {
-                                "source": "carrier",
-                                "outcome": f"carrier:{sel.chosen.service_code}",
-                                "detail": sel.summary(),
-                            }
-                        )
         holds[o.id] = verdict.holds
         logs[o.id] = log
+        if verdict.passed:
+            passed.append(o)
+
+    merged: dict[int, int] = {}
+    siblings: set[int] = set()
+    for group in merge_groups(passed, ctx):
+        lead = group[0]
+        # An order of the same buyer and address already waiting in a warehouse: join it.
+        target = ctx.merge_target(lead)
+        together = (len(group) > 1 or target is not None) and _place(
+            group, demand, available, ctx, rule_facts, outcomes, plans, why, carriers, holds, logs
+        )
+        if together:
+            gid = target[1] if target else lead.merge_group or lead.id
+            merged.update({o.id: gid for o in group})
+            if target:
+                siblings.add(gid)
+            continue
+        for o in group:  # one by one: alone, or when the group fits no single warehouse
+            _place(
+                [o], demand, available, ctx, rule_facts, outcomes, plans, why, carriers, holds, logs
+            )
 
     results = inventory.reserve(uow, plans, reason="order allocated")
     allocated = {p.doc_id: p.warehouse_id for p, ok in zip(plans, results, strict=True) if ok}
@@ -841,6 +818,12 @@ def process_orders(uow: UnitOfWork, *, after_id: int = 0, limit: int = 500) -> P
             ),
             chosen,
         )
+    if siblings:  # the order joined keeps the group id it gave
+        conn.execute(
+            sa.update(ORDER)
+            .where(ORDER.c.id.in_(sorted(siblings)), ORDER.c.merge_group.is_(None))
+            .values(merge_group=ORDER.c.id)
+        )
     tags_of = {o.id: list(o.tags or []) for o in orders}
     conn.execute(
         sa.update(ORDER)
@@ -849,6 +832,7 @@ def process_orders(uow: UnitOfWork, *, after_id: int = 0, limit: int = 500) -> P
             review_log=sa.bindparam("log", type_=sa.JSON()),
             review_steps=sa.bindparam("steps", type_=sa.JSON()),
             tags=sa.bindparam("tags", type_=sa.JSON()),
+            merge_group=sa.bindparam("mg"),
         ),
         [
             {
@@ -856,6 +840,7 @@ def process_orders(uow: UnitOfWork, *, after_id: int = 0, limit: int = 500) -> P
                 "log": logs[oid],
                 "steps": [] if oid in allocated else steps[oid],
                 "tags": tags_of[oid] + [t for t in extra_tags[oid] if t not in tags_of[oid]],
+                "mg": merged.get(oid) if oid in allocated else None,
             }
             for oid in ids
         ],
@@ -887,6 +872,84 @@ def process_orders(uow: UnitOfWork, *, after_id: int = 0, limit: int = 500) -> P
         for code in holds[oid]:
             report.hold_counts[code] += 1
     return report
+
+
+def _place(
+    group: list[Any],
+    demand: dict[int, dict[int, int]],
+    available: dict[tuple[int, int], int],
+    ctx: Any,
+    rule_facts: dict[int, dict[str, Any]],
+    outcomes: dict[int, Any],
+    plans: list[inventory.Reservation],
+    why: dict[int, str],
+    carriers: dict[int, Quote],
+    holds: dict[int, dict[str, str]],
+    logs: dict[int, list[dict[str, str]]],
+) -> bool:
+    """Choose one warehouse and one carrier service for ``group`` (one parcel) and plan its
+    reservations, deducting from ``available``. A single order that cannot be placed is held
+    with the reason; a group that cannot returns False and changes nothing."""
+    lead = group[0]
+    total: dict[int, int] = defaultdict(int)
+    for o in group:
+        for sku, qty in demand[o.id].items():
+            total[sku] += qty
+    specified = next((outcomes[o.id].warehouse for o in group if outcomes[o.id].warehouse), None)
+    choice = allocate(
+        total,
+        available,
+        ctx.warehouses,
+        chain=ctx.chain,
+        specified=specified or (ctx.merge_target(lead) or (None, 0))[0],
+        distance_km=ctx.distance_to(lead),
+        cost=ctx.cost_from(lead, rule_facts[lead.id]),
+    )
+    alone = len(group) == 1
+    if choice.warehouse_id is None:
+        if alone:
+            short = shortages(total, available, [w.id for w in ctx.warehouses])
+            holds[lead.id]["out_of_stock"] = "库存不足: " + ", ".join(
+                f"{ctx.sku_code(s)}×{q}" for s, q in short.items()
+            )
+            logs[lead.id].append(
+                {"source": "check:stock", "outcome": "hold:out_of_stock", "detail": choice.why}
+            )
+        return False
+    wh = choice.warehouse_id
+    parcel = {
+        "weight_g": sum(rule_facts[o.id]["weight_g"] for o in group),
+        "sku_tags": sorted({t for o in group for t in rule_facts[o.id]["sku_tags"]}),
+    }
+    forced = next((outcomes[o.id].carrier for o in group if outcomes[o.id].carrier), None)
+    sel = ctx.carrier_for(lead, wh, parcel, forced)
+    if sel is not None and sel.chosen is None:
+        if alone:
+            holds[lead.id]["no_carrier"] = "; ".join(sel.reasons)[:300]
+            logs[lead.id].append(
+                {"source": "carrier", "outcome": "hold:no_carrier", "detail": sel.summary()}
+            )
+        return False
+    reason = choice.why if alone else f"{choice.why}; 合单发货 ({len(group)} 单)"
+    code = next(w.code for w in ctx.warehouses if w.id == wh)
+    for o in group:
+        for sku, qty in demand[o.id].items():
+            available[(sku, wh)] -= qty
+        plans.append(inventory.Reservation(DOC, o.id, wh, demand[o.id]))
+        why[o.id] = reason
+        logs[o.id].append(
+            {"source": "allocation", "outcome": f"warehouse:{code}", "detail": reason}
+        )
+        if sel is not None and sel.chosen is not None:
+            carriers[o.id] = sel.chosen
+            logs[o.id].append(
+                {
+                    "source": "carrier",
+                    "outcome": f"carrier:{sel.chosen.service_code}",
+                    "detail": sel.summary(),
+                }
+            )
+    return True
 
 
 def _lines_of(uow: UnitOfWork, ids: list[int]) -> dict[int, list[Any]]:
@@ -1471,3 +1534,57 @@ def resolve_shortage(uow: UnitOfWork, order_id: int, *, policy: str) -> str:
     )
     _back_to_review(uow, row, "缺货处理: 取消缺货部分 " + ", ".join(dropped), ts)
     return "cancelled " + ", ".join(dropped)
+
+
+def merge_orders(uow: UnitOfWork, order_ids: list[int]) -> int:
+    """Ship orders of one shop and one receiver as one parcel (合单). Orders already in
+    different warehouses go back to review so that the next run places them together.
+    Returns the merge group id."""
+    ids = sorted(set(order_ids))
+    if len(ids) < 2:
+        raise ValidationError("ID", "name at least two orders to merge")
+    rows = list(uow.conn.execute(sa.select(ORDER).where(ORDER.c.id.in_(ids))))
+    missing = set(ids) - {r.id for r in rows}
+    if missing:
+        raise NotFound(
+            f"order(s) {', '.join(map(str, sorted(missing)))} do not exist", code="unknown_order"
+        )
+    late = [
+        r.id for r in rows if S(r.status) not in (S.PENDING_REVIEW, S.HELD, S.APPROVED, S.ALLOCATED)
+    ]
+    if late:
+        raise InvalidTransition(
+            f"order(s) {', '.join(map(str, late))} cannot be merged in their state"
+        )
+    if len({r.shop_id for r in rows}) > 1:
+        raise ValidationError("ID", "orders of different shops cannot be merged")
+    receivers = {
+        (r.receiver_name, r.addr_province, r.addr_city, r.addr_district, r.addr_detail)
+        for r in rows
+    }
+    if len(receivers) > 1:
+        raise ValidationError("ID", "the orders go to different receivers or addresses")
+    group = ids[0]
+    ts = now()
+    warehouses = {r.warehouse_id for r in rows if r.warehouse_id is not None}
+    for r in rows:
+        if len(warehouses) > 1 and S(r.status) in (S.APPROVED, S.ALLOCATED):
+            _back_to_review(uow, r, f"合单 #{group}: 重新分仓", ts)
+    uow.conn.execute(
+        sa.update(ORDER).where(ORDER.c.id.in_(ids)).values(merge_group=group, updated_at=ts)
+    )
+    uow.conn.execute(
+        sa.insert(HISTORY),
+        [
+            {
+                "order_id": r.id,
+                "from_status": r.status,
+                "to_status": r.status,
+                "actor": uow.actor,
+                "reason": f"合单 #{group}: " + ", ".join(f"#{i}" for i in ids),
+                "created_at": ts,
+            }
+            for r in rows
+        ],
+    )
+    return group
