@@ -27,6 +27,8 @@ class Settings(BaseSettings):
     # Short stock: "wait" (hold and re-check as stock arrives, oldest first), "partial" (ship
     # what is there now, the rest as its own order later) or "cancel_short" (drop the rest).
     oversell_policy: str = "wait"
+    # Split an order across warehouses when no single one can ship it (several parcels).
+    allow_split: bool = False
 
 
 @lru_cache(maxsize=1)

@@ -131,14 +131,53 @@ def test_operator_merge_brings_orders_to_one_warehouse(uow):
     import_dicts(uow, [canonical("N2", [("A", 1)], receiver={**r1, "phone": "13600003333"})])
     process_all(uow)
     got = by_ext(uow)
-    assert (got["N1"]["warehouse"], got["N2"]["warehouse"]) == ("GZ", "HZ")  # two buyers' phones
+    # Two phones: two customers, so no automatic merge.
+    assert (got["N1"]["warehouse"], got["N2"]["warehouse"]) == ("GZ", "HZ")
     with pytest.raises(ValidationError), uow() as u:
         service.merge_orders(u, [got["N1"]["id"]])
     with uow(actor="op") as u:  # B arrives in HZ too: now one warehouse can ship both
-        inventory.adjust_stock(u, sku_code="B", warehouse_code="HZ", quantity=5, reason="transfer in")
+        inventory.adjust_stock(
+            u, sku_code="B", warehouse_code="HZ", quantity=5, reason="transfer in"
+        )
         service.merge_orders(u, [got["N1"]["id"], got["N2"]["id"]])
     process_all(uow)
     got = by_ext(uow)
     assert got["N1"]["warehouse"] == got["N2"]["warehouse"] == "HZ"
     with uow(readonly=True) as u:
         assert stock.verify_levels(u) == []
+
+
+def test_split_across_warehouses_only_when_allowed(uow, monkeypatch):
+    setup_world(uow, skus={"A": {"HZ": 2, "GZ": 2}, "B": {"GZ": 1}})
+    import_dicts(uow, [canonical("W1", [("A", 3), ("B", 1)])])
+    process_all(uow)
+    assert by_ext(uow)["W1"]["hold_reasons"] == ["out_of_stock"]  # no split by default
+    monkeypatch.setattr(get_settings(), "allow_split", True)
+    process_all(uow)  # held for stock: the pipeline re-checks it by itself
+    process_all(uow)
+    got = by_ext(uow)
+    parts = [o for ext, o in got.items() if ext.startswith("W1")]
+    assert {o["status"] for o in parts} == {"allocated"}
+    shipped = {(o["warehouse"], ln["sku"], ln["quantity"]) for o in parts for ln in o["lines"]}
+    assert sum(q for _, sku, q in shipped if sku == "A") == 3
+    assert {w for w, _, _ in shipped} == {"HZ", "GZ"}
+    with uow(readonly=True) as u:
+        assert stock.verify_levels(u) == []
+
+
+def test_operator_hold_releases_and_approve_lets_it_go(uow):
+    setup_world(uow, skus={"A": {"HZ": 2}})
+    import_dicts(uow, [canonical("H1", [("A", 2)])])
+    process_all(uow)
+    oid = by_ext(uow)["H1"]["id"]
+    with uow(actor="cs") as u:
+        service.hold_order(u, oid, note="买家要求改颜色, 等回复")
+    got = by_ext(uow)["H1"]
+    assert (got["status"], got["hold_reasons"]) == ("held", ["operator_hold"])
+    with uow(readonly=True) as u:
+        assert stock.stock_levels(u, "A")[0]["reserved"] == 0
+    assert process_all(uow).allocated == 0  # it waits for a person
+    with uow(actor="cs") as u:
+        service.approve_order(u, oid, note="买家确认原颜色")
+    process_all(uow)
+    assert by_ext(uow)["H1"]["status"] == "allocated"

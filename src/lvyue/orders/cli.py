@@ -480,3 +480,15 @@ def merge_cmd(
         group = service.merge_orders(uow, order_ids)
     report = run_pipeline(db, progress=False)
     console.print(f"merged into group {group}; allocated {report.allocated}")
+
+
+@app.command("hold")
+def hold_cmd(
+    order_id: int,
+    reason: Annotated[str, typer.Option(help="why: shown in the held queue")],
+    db: DbOption = None,
+) -> None:
+    """Stop an order before the warehouse; `orders approve` lets it go again."""
+    with open_uow(db) as uow:
+        service.hold_order(uow, order_id, note=reason)
+    console.print(f"order {order_id} held: {reason}")

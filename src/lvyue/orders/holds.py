@@ -40,6 +40,7 @@ HOLD_REASONS: dict[str, HoldReason] = {
         HoldReason("channel_cancelled", "平台已取消", "cancelled on the channel", False),
         HoldReason("channel_refund", "平台退款", "refund on the channel", False),
         HoldReason("manual_review", "人工复核", "a rule asks a person to review", False),
+        HoldReason("operator_hold", "人工挂起", "held by an operator", False),
         HoldReason("blacklisted", "黑名单客户", "the customer is blacklisted", False),
         HoldReason("buyer_message", "买家留言待确认", "the buyer left a message to read", False),
         HoldReason("duplicate_suspect", "疑似重复订单", "same buyer, address and items", False),
@@ -69,4 +70,6 @@ ADDRESS_HOLDS = frozenset(
 )
 
 # Holds a person may wave through after looking; the others need the cause fixed.
-OVERRIDABLE = frozenset({"manual_review", "blacklisted", "buyer_message", "duplicate_suspect"})
+OVERRIDABLE = frozenset(
+    {"manual_review", "operator_hold", "blacklisted", "buyer_message", "duplicate_suspect"}
+)

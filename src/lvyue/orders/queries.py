@@ -87,6 +87,7 @@ def get_order(uow: UnitOfWork, order_id: int) -> dict[str, Any]:
     detail = {k: v for k, v in row._mapping.items() if k not in ("shop_id", "warehouse_id")}
     summary.update({k: v for k, v in detail.items() if k not in summary})
     summary["review_log"] = row.review_log or []
+    summary["carrier"] = row.carrier_code
     summary["holds"] = [
         {"code": h.code, "detail": h.detail}
         for h in uow.conn.execute(

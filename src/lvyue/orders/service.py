@@ -859,9 +859,15 @@ def process_orders(uow: UnitOfWork, *, after_id: int = 0, limit: int = 500) -> P
     )
     report.held = len(newly_held)
     report.still_held = sum(1 for oid in ids if holds[oid] and status_of[oid] is S.HELD)
-    default_policy = get_settings().oversell_policy
+    settings = get_settings()
     for o in orders:
-        policy = o.oversell_policy or default_policy
+        if set(holds[o.id]) == {"out_of_stock"} and settings.allow_split:
+            moves = _cross_warehouse_split(o, lines_by_order[o.id], demand[o.id], available, ctx)
+            if moves:
+                split_order(uow, o.id, moves, reason="跨仓拆单: 没有一个仓库能发全部商品")
+                report.requeued += 1
+                continue
+        policy = o.oversell_policy or settings.oversell_policy
         if set(holds[o.id]) == {"out_of_stock"} and policy in ("partial", "cancel_short"):
             try:
                 resolve_shortage(uow, o.id, policy=policy)
@@ -952,6 +958,39 @@ def _place(
     return True
 
 
+def _cross_warehouse_split(
+    o: Any,
+    lines: list[Any],
+    demand: dict[int, int],
+    available: dict[tuple[int, int], int],
+    ctx: Any,
+) -> dict[int, int]:
+    """Line units to move out so that the order ships from several warehouses: the
+    warehouse that can send the most keeps its part, the rest becomes its own order (and may
+    split again). Empty when splitting cannot fill the order or a bundle is involved."""
+    if any(ln.sku_id in ctx.bundles or ln.sku_id is None for ln in lines):
+        return {}
+    plan = allocate(
+        demand,
+        available,
+        ctx.warehouses,
+        chain=(),
+        allow_split=True,
+        distance_km=ctx.distance_to(o),
+    )
+    if len(plan.parts) < 2:
+        return {}
+    keep = max(plan.parts.values(), key=lambda part: sum(part.values()))
+    left = dict(keep)
+    moves: dict[int, int] = {}
+    for ln in lines:
+        stay = min(ln.quantity, left.get(ln.sku_id, 0))
+        left[ln.sku_id] = left.get(ln.sku_id, 0) - stay
+        if ln.quantity - stay:
+            moves[ln.line_no] = ln.quantity - stay
+    return moves
+
+
 def _lines_of(uow: UnitOfWork, ids: list[int]) -> dict[int, list[Any]]:
     lines_by_order: dict[int, list[Any]] = defaultdict(list)
     for i in range(0, len(ids), IN_CHUNK):
@@ -959,6 +998,7 @@ def _lines_of(uow: UnitOfWork, ids: list[int]) -> dict[int, list[Any]]:
             sa.select(
                 LINE.c.id,
                 LINE.c.order_id,
+                LINE.c.line_no,
                 LINE.c.sku_code,
                 LINE.c.sku_id,
                 LINE.c.quantity,
@@ -1588,3 +1628,42 @@ def merge_orders(uow: UnitOfWork, order_ids: list[int]) -> int:
         ],
     )
     return group
+
+
+def hold_order(uow: UnitOfWork, order_id: int, *, note: str) -> None:
+    """An operator stops an order before the warehouse (to call the buyer, check a detail);
+    its stock is released and it waits until approved."""
+    if not note.strip():
+        raise ValidationError("reason", "say why the order is held")
+    row = uow.conn.execute(sa.select(ORDER).where(ORDER.c.id == order_id)).first()
+    if row is None:
+        raise NotFound(f"order {order_id} does not exist", code="unknown_order")
+    status = S(row.status)
+    if status is not S.HELD:
+        ORDER_LIFECYCLE.check(status, S.HELD)
+    ts = now()
+    if status in HOLDS_STOCK:
+        _release(uow, [order_id], f"人工挂起: {note}", ts)
+    holds = {
+        h.code: h.detail
+        for h in uow.conn.execute(sa.select(HOLD).where(HOLD.c.order_id == order_id))
+    }
+    holds["operator_hold"] = note[:300]
+    _set_holds(uow, {order_id: holds}, ts)
+    approved = [c for c in (row.approved_rules or []) if c != "operator_hold"]
+    uow.conn.execute(sa.update(ORDER).where(ORDER.c.id == order_id).values(approved_rules=approved))
+    if status is S.HELD:
+        uow.conn.execute(
+            sa.insert(HISTORY).values(
+                order_id=order_id,
+                from_status="held",
+                to_status="held",
+                actor=uow.actor,
+                reason=f"人工挂起: {note}"[:300],
+                created_at=ts,
+            )
+        )
+    else:
+        _transition(
+            uow, [Change(order_id, status, S.HELD, f"人工挂起: {note}")], ts, warehouse_id=None
+        )
