@@ -199,3 +199,15 @@ def test_refund_on_a_line_intercepts_and_resumes_when_closed(uow):
     got = orders_by_ext(uow)["R1"]
     assert got["status"] == "allocated"
     assert levels(uow)[("A", "HZ")] == (5, 1) and levels(uow)[("B", "HZ")] == (5, 0)
+
+
+def test_an_order_the_channel_reports_unpaid_again_is_held_unpaid(uow):
+    from lvyue.orders.review import LineFacts, OrderFacts, review
+
+    assert review(OrderFacts(1, [LineFacts("A", 1, 1)], paid=False)).holds == {
+        "unpaid": "平台显示未付款"
+    }
+    setup_world(uow, skus={"A": {"HZ": 5}})
+    import_dicts(uow, [canonical("U1", [("A", 1)], status="unpaid")])
+    assert process_all(uow).examined == 0  # unpaid orders wait outside review
+    assert orders_by_ext(uow)["U1"]["status"] == "pending_payment"

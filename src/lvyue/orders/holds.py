@@ -17,6 +17,7 @@ class HoldReason:
 HOLD_REASONS: dict[str, HoldReason] = {
     r.code: r
     for r in [
+        HoldReason("unpaid", "未付款", "the channel says the order is not paid", False),
         HoldReason("unknown_sku", "商品未匹配", "SKU not in catalogue or not mapped", True),
         HoldReason("out_of_stock", "库存不足", "not enough stock in any warehouse", True),
         HoldReason("unknown_region", "地址无法识别", "province/city not recognised", False),

@@ -23,6 +23,7 @@ class OrderFacts:
     lines: Sequence[LineFacts]
     # Issues found by address and phone normalisation (geo), as hold codes.
     address_issues: Sequence[str] = ()
+    paid: bool = True
 
 
 @dataclass
@@ -50,6 +51,8 @@ def expand_demand(
 
 def review(facts: OrderFacts) -> Verdict:
     verdict = Verdict()
+    if not facts.paid:
+        verdict.holds["unpaid"] = "平台显示未付款"
     unknown = sorted({ln.sku_code for ln in facts.lines if ln.sku_id is None})
     if unknown:
         verdict.holds["unknown_sku"] = "未匹配商品: " + ", ".join(unknown)

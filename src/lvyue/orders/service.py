@@ -709,6 +709,7 @@ def process_orders(uow: UnitOfWork, *, after_id: int = 0, limit: int = 500) -> P
                 for ln in lines_by_order[o.id]
             ],
             address_issues=tuple(o.address_issues or ()),
+            paid=o.channel_status != "unpaid",
         )
         for o in orders
     }
