@@ -266,7 +266,20 @@ def _waiting(
     found: dict[str, tuple[str, int]] = {}
     for chunk in _chunks(customers):
         for row in uow.conn.execute(
-            sa.select(ORDER).where(ORDER.c.customer_id.in_(chunk), ORDER.c.status == "allocated")
+            sa.select(
+                ORDER.c.id,
+                ORDER.c.shop_id,
+                ORDER.c.customer_id,
+                ORDER.c.phone_number,
+                ORDER.c.receiver_name,
+                ORDER.c.addr_province,
+                ORDER.c.addr_city,
+                ORDER.c.addr_district,
+                ORDER.c.addr_detail,
+                ORDER.c.tags,
+                ORDER.c.warehouse_id,
+                ORDER.c.merge_group,
+            ).where(ORDER.c.customer_id.in_(chunk), ORDER.c.status == "allocated")
         ):
             sig = merge_signature(row)
             if sig and row.warehouse_id in codes:
