@@ -89,6 +89,33 @@ def _sku_id(uow: UnitOfWork, code: str) -> int:
     return int(row[0])
 
 
+def _move(
+    uow: UnitOfWork,
+    kind: MoveKind,
+    sku: int,
+    wh: int,
+    qty: int,
+    doc_type: str,
+    doc_id: int,
+    reason: str,
+    ts: object,
+) -> dict[str, object]:
+    """One ledger row for a document's move of ``qty`` units."""
+    d_on_hand, d_reserved = deltas(kind, qty)
+    return {
+        "sku_id": sku,
+        "warehouse_id": wh,
+        "kind": kind.value,
+        "on_hand_delta": d_on_hand,
+        "reserved_delta": d_reserved,
+        "doc_type": doc_type,
+        "doc_id": doc_id,
+        "reason": reason,
+        "actor": uow.actor,
+        "created_at": ts,
+    }
+
+
 def ensure_levels(uow: UnitOfWork, pairs: Iterable[tuple[int, int]]) -> None:
     """Create empty level rows for (sku_id, warehouse_id) pairs that have none yet."""
     rows = [{"sku_id": s, "warehouse_id": w, "on_hand": 0, "reserved": 0} for s, w in set(pairs)]
@@ -191,40 +218,41 @@ def reserve(uow: UnitOfWork, reservations: list[Reservation], *, reason: str = "
         for (sku, wh), qty in keys:
             taken[(sku, wh)] += qty
             moves.append(
-                {
-                    "sku_id": sku,
-                    "warehouse_id": wh,
-                    "kind": MoveKind.RESERVE.value,
-                    "on_hand_delta": 0,
-                    "reserved_delta": qty,
-                    "doc_type": req.doc_type,
-                    "doc_id": req.doc_id,
-                    "reason": reason,
-                    "actor": uow.actor,
-                    "created_at": ts,
-                }
+                _move(uow, MoveKind.RESERVE, sku, wh, qty, req.doc_type, req.doc_id, reason, ts)
             )
-    _apply_reserved_deltas(uow, {k: q for k, q in taken.items() if q}, ts)
+    _apply_deltas(uow, {k: (0, q) for k, q in taken.items()}, ts)
     if moves:
         uow.conn.execute(sa.insert(MOVE), moves)
     return results
 
 
-def _apply_reserved_deltas(
-    uow: UnitOfWork, changes: Mapping[tuple[int, int], int], ts: object
+def _apply_deltas(
+    uow: UnitOfWork, changes: Mapping[tuple[int, int], tuple[int, int]], ts: object
 ) -> None:
-    if not changes:
+    """Add (on_hand, reserved) deltas to levels, each only where the result keeps
+    0 <= reserved <= on_hand; if any level refuses, the whole batch rolls back."""
+    params = [
+        {"s": sku, "w": wh, "h": h, "r": r, "t": ts}
+        for (sku, wh), (h, r) in sorted(changes.items())
+        if h or r
+    ]
+    if not params:
         return
-    params = [{"s": sku, "w": wh, "q": q, "t": ts} for (sku, wh), q in sorted(changes.items())]
+    on_hand_d = sa.bindparam("h", type_=sa.Integer())
+    reserved_d = sa.bindparam("r", type_=sa.Integer())
     stmt = (
         sa.update(LEVEL)
         .where(
             LEVEL.c.sku_id == sa.bindparam("s"),
             LEVEL.c.warehouse_id == sa.bindparam("w"),
-            LEVEL.c.on_hand - LEVEL.c.reserved >= sa.bindparam("q"),
-            LEVEL.c.reserved + sa.bindparam("q") >= 0,
+            (LEVEL.c.on_hand + on_hand_d) - (LEVEL.c.reserved + reserved_d) >= 0,
+            LEVEL.c.reserved + reserved_d >= 0,
         )
-        .values(reserved=LEVEL.c.reserved + sa.bindparam("q"), updated_at=sa.bindparam("t"))
+        .values(
+            on_hand=LEVEL.c.on_hand + on_hand_d,
+            reserved=LEVEL.c.reserved + reserved_d,
+            updated_at=sa.bindparam("t"),
+        )
     )
     result = uow.conn.execute(stmt, params)
     if result.rowcount != len(params):
@@ -260,81 +288,34 @@ def outstanding(
 
 def release(uow: UnitOfWork, doc_type: str, doc_ids: Iterable[int], *, reason: str) -> int:
     """Give back everything the documents still hold reserved. Returns units released."""
+    return _settle(uow, MoveKind.RELEASE, doc_type, doc_ids, reason)
+
+
+def ship(uow: UnitOfWork, doc_type: str, doc_ids: Iterable[int], *, reason: str) -> int:
+    """Consume what the documents hold reserved: the goods left the warehouse. Returns units."""
+    return _settle(uow, MoveKind.SHIP, doc_type, doc_ids, reason)
+
+
+def _settle(
+    uow: UnitOfWork, kind: MoveKind, doc_type: str, doc_ids: Iterable[int], reason: str
+) -> int:
     held = outstanding(uow, doc_type, doc_ids)
-    if not held:
-        return 0
     ts = now()
-    totals: dict[tuple[int, int], int] = defaultdict(int)
+    totals: dict[tuple[int, int], tuple[int, int]] = defaultdict(lambda: (0, 0))
     moves = []
     for doc_id, items in held.items():
         for (sku, wh), qty in items.items():
-            totals[(sku, wh)] -= qty
-            moves.append(
-                {
-                    "sku_id": sku,
-                    "warehouse_id": wh,
-                    "kind": MoveKind.RELEASE.value,
-                    "on_hand_delta": 0,
-                    "reserved_delta": -qty,
-                    "doc_type": doc_type,
-                    "doc_id": doc_id,
-                    "reason": reason,
-                    "actor": uow.actor,
-                    "created_at": ts,
-                }
-            )
-    _apply_reserved_deltas(uow, totals, ts)
+            d_on_hand, d_reserved = deltas(kind, qty)
+            h, r = totals[(sku, wh)]
+            totals[(sku, wh)] = (h + d_on_hand, r + d_reserved)
+            moves.append(_move(uow, kind, sku, wh, qty, doc_type, doc_id, reason, ts))
+    if not moves:
+        return 0
+    _apply_deltas(uow, totals, ts)
     uow.conn.execute(sa.insert(MOVE), moves)
-    return -sum(totals.values())
+    return sum(q for items in held.values() for q in items.values())
 
 
 def _chunks(items: list[int], size: int) -> Iterable[list[int]]:
     for i in range(0, len(items), size):
         yield items[i : i + size]
-
-
-def ship(uow: UnitOfWork, doc_type: str, doc_ids: Iterable[int], *, reason: str) -> int:
-    """Consume what the documents hold reserved: the goods left the warehouse. Returns units."""
-    held = outstanding(uow, doc_type, doc_ids)
-    if not held:
-        return 0
-    ts = now()
-    totals: dict[tuple[int, int], int] = defaultdict(int)
-    moves = []
-    for doc_id, items in held.items():
-        for (sku, wh), qty in items.items():
-            totals[(sku, wh)] += qty
-            d_on_hand, d_reserved = deltas(MoveKind.SHIP, qty)
-            moves.append(
-                {
-                    "sku_id": sku,
-                    "warehouse_id": wh,
-                    "kind": MoveKind.SHIP.value,
-                    "on_hand_delta": d_on_hand,
-                    "reserved_delta": d_reserved,
-                    "doc_type": doc_type,
-                    "doc_id": doc_id,
-                    "reason": reason,
-                    "actor": uow.actor,
-                    "created_at": ts,
-                }
-            )
-    params = [{"s": s, "w": w, "q": q, "t": ts} for (s, w), q in sorted(totals.items())]
-    result = uow.conn.execute(
-        sa.update(LEVEL)
-        .where(
-            LEVEL.c.sku_id == sa.bindparam("s"),
-            LEVEL.c.warehouse_id == sa.bindparam("w"),
-            LEVEL.c.reserved >= sa.bindparam("q"),
-        )
-        .values(
-            on_hand=LEVEL.c.on_hand - sa.bindparam("q"),
-            reserved=LEVEL.c.reserved - sa.bindparam("q"),
-            updated_at=sa.bindparam("t"),
-        ),
-        params,
-    )
-    if result.rowcount != len(params):
-        raise InsufficientStock("reserved stock changed while shipping; rolled back")
-    uow.conn.execute(sa.insert(MOVE), moves)
-    return sum(totals.values())

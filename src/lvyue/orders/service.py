@@ -1429,22 +1429,7 @@ def split_order(uow: UnitOfWork, order_id: int, parts: dict[int, int], *, reason
                 cancelled=0,
             )
         )
-        if qty == ln.quantity:
-            uow.conn.execute(sa.delete(LINE).where(LINE.c.id == ln.id))
-        else:
-            uow.conn.execute(
-                sa.update(LINE).where(LINE.c.id == ln.id).values(quantity=ln.quantity - qty)
-            )
-    uow.conn.execute(
-        sa.update(ORDER)
-        .where(ORDER.c.id == order_id)
-        .values(
-            goods_amount=row.goods_amount - moved_goods,
-            total_amount=row.total_amount - moved_goods,
-            item_count=row.item_count - sum(parts.values()),
-            updated_at=ts,
-        )
-    )
+    _take_units(uow, row, lines, parts, ts)
     moved = ", ".join(f"{lines[no].sku_code}×{q}" for no, q in sorted(parts.items()))
     _transition(
         uow, [Change(child_id, None, S.PENDING_REVIEW, f"拆分自订单 #{order_id}: {moved}")], ts
@@ -1460,6 +1445,41 @@ def split_order(uow: UnitOfWork, order_id: int, parts: dict[int, int], *, reason
         )
     )
     return child_id
+
+
+def _take_units(
+    uow: UnitOfWork,
+    row: Any,
+    lines: dict[int, Any],
+    parts: dict[int, int],
+    ts: datetime,
+    *,
+    cancelled: bool = False,
+) -> None:
+    """Take units off an order's lines (line number -> units) and its amounts: moved to a
+    split-off order, or dropped (``cancelled`` remembers how many on the line)."""
+    for no, qty in parts.items():
+        ln = lines[no]
+        if qty == ln.quantity:
+            uow.conn.execute(sa.delete(LINE).where(LINE.c.id == ln.id))
+        else:
+            extra = {"cancelled": ln.cancelled + qty} if cancelled else {}
+            uow.conn.execute(
+                sa.update(LINE)
+                .where(LINE.c.id == ln.id)
+                .values(quantity=ln.quantity - qty, **extra)
+            )
+    goods = sum((lines[no].unit_price * q for no, q in parts.items()), Decimal("0.00"))
+    uow.conn.execute(
+        sa.update(ORDER)
+        .where(ORDER.c.id == row.id)
+        .values(
+            goods_amount=row.goods_amount - goods,
+            total_amount=row.total_amount - goods,
+            item_count=row.item_count - sum(parts.values()),
+            updated_at=ts,
+        )
+    )
 
 
 def _fillable(uow: UnitOfWork, row: Any) -> tuple[dict[int, int], str]:
@@ -1549,30 +1569,8 @@ def resolve_shortage(uow: UnitOfWork, order_id: int, *, policy: str) -> str:
         # own older part for the same units.
         uow.conn.execute(sa.update(ORDER).where(ORDER.c.id == child).values(oversell_policy="wait"))
         return f"the rest waits as order #{child}"
-    dropped = []
-    cut = Decimal("0.00")
-    for no, q in short.items():
-        ln = lines[no]
-        cut += ln.unit_price * q
-        dropped.append(f"{ln.sku_code}×{q}")
-        if q == ln.quantity:
-            uow.conn.execute(sa.delete(LINE).where(LINE.c.id == ln.id))
-        else:
-            uow.conn.execute(
-                sa.update(LINE)
-                .where(LINE.c.id == ln.id)
-                .values(quantity=ln.quantity - q, cancelled=ln.cancelled + q)
-            )
-    uow.conn.execute(
-        sa.update(ORDER)
-        .where(ORDER.c.id == order_id)
-        .values(
-            goods_amount=row.goods_amount - cut,
-            total_amount=row.total_amount - cut,
-            item_count=row.item_count - sum(short.values()),
-            updated_at=ts,
-        )
-    )
+    _take_units(uow, row, lines, short, ts, cancelled=True)
+    dropped = [f"{lines[no].sku_code}×{q}" for no, q in sorted(short.items())]
     _back_to_review(uow, row, "缺货处理: 取消缺货部分 " + ", ".join(dropped), ts)
     return "cancelled " + ", ".join(dropped)
 
