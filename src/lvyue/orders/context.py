@@ -58,6 +58,7 @@ class ReviewContext:
     # Merge signature -> (warehouse code, group id) of orders already allocated, not yet picked.
     waiting: dict[str, tuple[str, int]] = field(default_factory=dict)
     distances: dict[tuple[int, str | None, str | None], float | None] = field(default_factory=dict)
+    quotes: dict[tuple[Any, ...], Selection] = field(default_factory=dict)
 
     def sku_code(self, sku_id: int) -> str:
         row = self.skus.get(sku_id)
@@ -121,6 +122,15 @@ class ReviewContext:
         the merchant has set up no carriers (nothing to choose from, nothing to hold for)."""
         if not self.services:
             return None
+        key = (
+            warehouse_id,
+            o.addr_province,
+            int(facts["weight_g"]),
+            tuple(facts["sku_tags"]),
+            forced,
+        )
+        if key in self.quotes:  # parcels alike in a batch: one quote
+            return self.quotes[key]
         shipment = Shipment(
             origin_province=self.warehouse_places[warehouse_id][0],
             dest_province=o.addr_province or "",
@@ -128,7 +138,8 @@ class ReviewContext:
             tags=frozenset(facts["sku_tags"]),
             forced=forced,
         )
-        return select_service(shipment, self.services)
+        self.quotes[key] = select_service(shipment, self.services)
+        return self.quotes[key]
 
     def cost_from(self, o: Any, facts: dict[str, Any]) -> Callable[[WarehouseFacts], float | None]:
         def cost(w: WarehouseFacts) -> float | None:
