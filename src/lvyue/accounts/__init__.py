@@ -1,0 +1,2 @@
+"""Accounts: users, roles and permissions, bearer tokens, API keys with signed requests, audit log.
+"""

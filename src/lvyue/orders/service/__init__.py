@@ -1,0 +1,66 @@
+"""Order use cases: the only code that writes orders. One call = one transaction (the
+caller's unit of work). Split by capability: importing, the pipeline, operator actions and
+splitting, on shared pieces in ``_base``."""
+
+from lvyue.orders.service._base import (
+    PLATFORMS,
+    Change,
+    ConcurrentChange,
+    add_shop,
+    cancel_order,
+    shop_id,
+)
+from lvyue.orders.service.actions import (
+    approve_order,
+    fix_address,
+    hold_order,
+    map_sku,
+    merge_orders,
+    reject_order,
+    ship_order,
+)
+from lvyue.orders.service.importing import (
+    ImportReport,
+    content_hash,
+    duplicate_key,
+    import_canonical,
+    import_orders,
+    lines_hash,
+    parse_canonical,
+)
+from lvyue.orders.service.pipeline import (
+    DryRunChange,
+    ProcessReport,
+    dry_run_rules,
+    process_orders,
+)
+from lvyue.orders.service.splitting import resolve_shortage, split_order
+
+__all__ = [
+    "PLATFORMS",
+    "Change",
+    "ConcurrentChange",
+    "DryRunChange",
+    "ImportReport",
+    "ProcessReport",
+    "add_shop",
+    "approve_order",
+    "cancel_order",
+    "content_hash",
+    "dry_run_rules",
+    "duplicate_key",
+    "fix_address",
+    "hold_order",
+    "import_canonical",
+    "import_orders",
+    "lines_hash",
+    "map_sku",
+    "merge_orders",
+    "parse_canonical",
+    "process_orders",
+    "reject_order",
+    "resolve_shortage",
+    "ship_order",
+    "shop_id",
+    "split_order",
+]

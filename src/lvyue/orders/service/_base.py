@@ -1,0 +1,221 @@
+"""Shared pieces of the order use cases: tables, shops, status changes with history,
+holds, stock release and cancellation."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from lvyue.catalog.models import BundleComponent, Sku
+from lvyue.core.clock import now
+from lvyue.core.db import table_of
+from lvyue.core.errors import NotFound, ValidationError
+from lvyue.core.uow import UnitOfWork
+from lvyue.inventory import service as inventory
+from lvyue.inventory.models import Warehouse
+from lvyue.orders.lifecycle import ORDER_LIFECYCLE, OrderStatus
+from lvyue.orders.models import Order, OrderHistory, OrderHold, OrderLine, Shop, SkuMapping
+
+S = OrderStatus
+ORDER = table_of(Order)
+LINE = table_of(OrderLine)
+HOLD = table_of(OrderHold)
+HISTORY = table_of(OrderHistory)
+SHOP = table_of(Shop)
+SKU = table_of(Sku)
+BUNDLE = table_of(BundleComponent)
+WAREHOUSE = table_of(Warehouse)
+MAPPING = table_of(SkuMapping)
+
+PLATFORMS = (
+    "manual",
+    "shopify",
+    "woocommerce",
+    "taobao",
+    "tmall",
+    "pinduoduo",
+    "jd",
+    "douyin",
+    "kuaishou",
+    "livestream",
+    "offline",
+    "wholesale",
+)
+DOC = "order"
+IN_CHUNK = 900  # stays under SQLite's bound-parameter limit
+
+
+# --------------------------------------------------------------------------- shops
+
+
+def add_shop(
+    uow: UnitOfWork, *, code: str, platform: str, name: str, order_type: str = "online"
+) -> int:
+    code = code.strip()
+    if not code:
+        raise ValidationError("code", "must not be empty")
+    if platform not in PLATFORMS:
+        raise ValidationError("platform", f"{platform!r} is not one of {', '.join(PLATFORMS)}")
+    if uow.conn.execute(sa.select(SHOP.c.id).where(SHOP.c.code == code)).first():
+        raise ValidationError("code", f"shop {code} already exists")
+    res = uow.conn.execute(
+        sa.insert(SHOP).values(
+            code=code,
+            platform=platform,
+            name=name,
+            order_type=order_type,
+            active=True,
+            created_at=now(),
+        )
+    )
+    assert res.inserted_primary_key is not None
+    return int(res.inserted_primary_key[0])
+
+
+def _shop(uow: UnitOfWork, code: str) -> Any:
+    row = uow.conn.execute(sa.select(SHOP).where(SHOP.c.code == code)).first()
+    if row is None:
+        raise NotFound(f"shop {code} does not exist", code="unknown_shop")
+    return row
+
+
+def shop_id(uow: UnitOfWork, code: str) -> int:
+    return int(_shop(uow, code).id)
+
+
+# --------------------------------------------------------------------------- history
+
+
+@dataclass(frozen=True)
+class Change:
+    order_id: int
+    old: OrderStatus | None
+    new: OrderStatus
+    reason: str
+    # An intermediate status passed on the way (e.g. approved on the way to allocated):
+    # checked and written to the history, but the row is updated once.
+    via: tuple[OrderStatus, str] | None = None
+
+    def hops(self) -> list[tuple[OrderStatus | None, OrderStatus, str]]:
+        if self.via is None:
+            return [(self.old, self.new, self.reason)]
+        mid, why = self.via
+        return [(self.old, mid, why), (mid, self.new, self.reason)]
+
+
+def _transition(uow: UnitOfWork, changes: Sequence[Change], ts: datetime, **values: Any) -> None:
+    """Apply status changes in bulk: check each against the lifecycle, update conditionally on
+    the old status (a concurrent change makes the batch fail rather than be overwritten) and
+    write one history row each."""
+    if not changes:
+        return
+    for c in changes:
+        for old, new, _ in c.hops():
+            if old is not None:
+                ORDER_LIFECYCLE.check(old, new)
+    updates = [c for c in changes if c.old is not None]
+    if updates:
+        stmt = (
+            sa.update(ORDER)
+            .where(ORDER.c.id == sa.bindparam("oid"), ORDER.c.status == sa.bindparam("old"))
+            .values(status=sa.bindparam("new"), updated_at=ts, **values)
+        )
+        res = uow.conn.execute(
+            stmt, [{"oid": c.order_id, "old": c.old, "new": c.new.value} for c in updates]
+        )
+        if res.rowcount != len(updates):
+            raise ConcurrentChange(f"{len(updates) - res.rowcount} order(s) changed concurrently")
+    uow.conn.execute(
+        sa.insert(HISTORY),
+        [
+            {
+                "order_id": c.order_id,
+                "from_status": old.value if old else None,
+                "to_status": new.value,
+                "actor": uow.actor,
+                "reason": reason[:300],
+                "created_at": ts,
+            }
+            for c in changes
+            for old, new, reason in c.hops()
+        ],
+    )
+
+
+class ConcurrentChange(ValidationError):
+    code = "concurrent_change"
+
+    def __init__(self, message: str) -> None:
+        super().__init__("status", message)
+
+
+def _set_holds(uow: UnitOfWork, holds: dict[int, dict[str, str]], ts: datetime) -> None:
+    """Replace the current hold reasons of each order."""
+    ids = list(holds)
+    for i in range(0, len(ids), IN_CHUNK):
+        uow.conn.execute(sa.delete(HOLD).where(HOLD.c.order_id.in_(ids[i : i + IN_CHUNK])))
+    rows = [
+        {"order_id": oid, "code": code, "detail": detail[:300], "created_at": ts}
+        for oid, reasons in holds.items()
+        for code, detail in reasons.items()
+    ]
+    if rows:
+        uow.conn.execute(sa.insert(HOLD), rows)
+
+
+def _release(uow: UnitOfWork, order_ids: Sequence[int], reason: str, ts: datetime) -> None:
+    inventory.release(uow, DOC, order_ids, reason=reason)
+    for i in range(0, len(order_ids), IN_CHUNK):
+        uow.conn.execute(
+            sa.update(LINE)
+            .where(LINE.c.order_id.in_(order_ids[i : i + IN_CHUNK]))
+            .values(reserved=0)
+        )
+
+
+def _cancel(
+    uow: UnitOfWork, orders: Sequence[tuple[int, OrderStatus]], reason: str, ts: datetime
+) -> None:
+    for _, status in orders:
+        ORDER_LIFECYCLE.check(status, S.CANCELLED)
+    _release(uow, [oid for oid, _ in orders], reason, ts)
+    _set_holds(uow, {oid: {} for oid, _ in orders}, ts)
+    _transition(uow, [Change(oid, st, S.CANCELLED, reason) for oid, st in orders], ts)
+
+
+# --------------------------------------------------------------------------- operator actions
+
+
+def cancel_order(uow: UnitOfWork, order_id: int, *, reason: str) -> None:
+    if not reason.strip():
+        raise ValidationError("reason", "a reason is required to cancel an order")
+    row = uow.conn.execute(sa.select(ORDER.c.status).where(ORDER.c.id == order_id)).first()
+    if row is None:
+        raise NotFound(f"order {order_id} does not exist", code="unknown_order")
+    _cancel(uow, [(order_id, S(row.status))], reason, now())
+
+
+def _back_to_review(uow: UnitOfWork, row: Any, reason: str, ts: datetime) -> None:
+    """Release what the order holds and send it back to review after an operator change."""
+    status = S(row.status)
+    if status in (S.APPROVED, S.ALLOCATED):
+        _release(uow, [row.id], reason, ts)
+        _transition(uow, [Change(row.id, status, S.PENDING_REVIEW, reason)], ts, warehouse_id=None)
+    elif status is S.HELD:
+        _set_holds(uow, {row.id: {}}, ts)
+        _transition(uow, [Change(row.id, status, S.PENDING_REVIEW, reason)], ts)
+    else:
+        uow.conn.execute(
+            sa.insert(HISTORY).values(
+                order_id=row.id,
+                from_status=status.value,
+                to_status=status.value,
+                actor=uow.actor,
+                reason=reason[:300],
+                created_at=ts,
+            )
+        )

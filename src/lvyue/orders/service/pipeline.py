@@ -1,0 +1,547 @@
+"""The pipeline: built-in checks, merchant rules, warehouse and carrier choice, reservation;
+and the dry run of a rule book over current orders."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+
+from lvyue.config import get_settings
+from lvyue.core.clock import now
+from lvyue.core.db import Money
+from lvyue.core.errors import ValidationError
+from lvyue.core.uow import UnitOfWork
+from lvyue.fulfillment.allocation import allocate, shortages
+from lvyue.inventory import service as inventory
+from lvyue.logistics.selection import Quote
+from lvyue.orders.context import load_review_context, merge_groups
+from lvyue.orders.holds import AUTO_RECHECK
+from lvyue.orders.review import LineFacts, OrderFacts, expand_demand, review
+from lvyue.orders.rules import Rule, evaluate
+from lvyue.orders.service._base import (
+    DOC,
+    HOLD,
+    IN_CHUNK,
+    LINE,
+    ORDER,
+    Change,
+    S,
+    _set_holds,
+    _transition,
+)
+from lvyue.orders.service.splitting import resolve_shortage, split_order
+from lvyue.orders.skus import LineRef, resolve_lines
+
+# --------------------------------------------------------------------------- pipeline
+
+
+@dataclass
+class ProcessReport:
+    examined: int = 0
+    approved: int = 0
+    allocated: int = 0
+    held: int = 0
+    still_held: int = 0
+    requeued: int = 0  # sent back to review by the oversell policy (split or cut down)
+    last_id: int = 0
+    hold_counts: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+
+    def add(self, other: ProcessReport) -> None:
+        self.examined += other.examined
+        self.approved += other.approved
+        self.allocated += other.allocated
+        self.held += other.held
+        self.still_held += other.still_held
+        self.requeued += other.requeued
+        self.last_id = max(self.last_id, other.last_id)
+        for k, v in other.hold_counts.items():
+            self.hold_counts[k] += v
+
+
+# What review, rules, allocation and merging read of an order: fewer columns, less decoding.
+REVIEW_COLUMNS = (
+    "id",
+    "status",
+    "shop_id",
+    "customer_id",
+    "order_type",
+    "channel_status",
+    "ordered_at",
+    "total_amount",
+    "item_count",
+    "tags",
+    "buyer_message",
+    "seller_memo",
+    "buyer_id_number",
+    "customs_data",
+    "receiver_name",
+    "receiver_address",
+    "phone_number",
+    "addr_province",
+    "addr_city",
+    "addr_district",
+    "addr_detail",
+    "region",
+    "address_issues",
+    "approved_rules",
+    "oversell_policy",
+    "merge_group",
+    "dup_key",
+)
+
+
+def _candidates(uow: UnitOfWork, after_id: int, limit: int) -> list[Any]:
+    """Orders the pipeline may move: waiting for review, or held only for reasons the system
+    re-checks itself. On PostgreSQL rows are claimed with SKIP LOCKED so that parallel workers
+    share the work instead of queueing on it."""
+    manual = sa.select(HOLD.c.order_id).where(
+        HOLD.c.order_id == ORDER.c.id, HOLD.c.code.not_in(sorted(AUTO_RECHECK))
+    )
+    stmt = (
+        sa.select(*(ORDER.c[name] for name in REVIEW_COLUMNS))
+        .where(
+            ORDER.c.id > after_id,
+            ORDER.c.status.in_([S.PENDING_REVIEW.value, S.HELD.value]),
+            ~sa.exists(manual),
+        )
+        .order_by(ORDER.c.id)
+        .limit(limit)
+    )
+    if uow.is_postgres:
+        stmt = stmt.with_for_update(of=ORDER, skip_locked=True)
+    return list(uow.conn.execute(stmt))
+
+
+def _resolve_unknown_lines(
+    uow: UnitOfWork, orders: Sequence[Any], lines_by_order: dict[int, list[Any]]
+) -> dict[int, int]:
+    """SKU id per order-line id for lines that had none, writing what was found."""
+    by_shop: dict[int, list[Any]] = defaultdict(list)
+    for o in orders:
+        by_shop[o.shop_id].extend(ln for ln in lines_by_order[o.id] if ln.sku_id is None)
+    found: dict[int, int] = {}
+    for shop, lines in by_shop.items():
+        refs = {ln.id: LineRef(ln.sku_code, ln.channel_sku_id, ln.name, ln.spec) for ln in lines}
+        resolved = resolve_lines(uow, shop, refs.values()) if refs else {}
+        found.update({lid: resolved[r] for lid, r in refs.items() if r in resolved})
+    if found:
+        uow.conn.execute(
+            sa.update(LINE)
+            .where(LINE.c.id == sa.bindparam("lid"))
+            .values(sku_id=sa.bindparam("sid")),
+            [{"lid": lid, "sid": sid} for lid, sid in found.items()],
+        )
+    return found
+
+
+def process_orders(uow: UnitOfWork, *, after_id: int = 0, limit: int = 500) -> ProcessReport:
+    """Run one batch of the pipeline: built-in checks, merchant rules, warehouse choice and
+    reservation, each decision written to the order's review log.
+
+    Reads everything the batch needs in a handful of queries, decides in pure code
+    (``orders.review``, ``orders.rules``, ``fulfillment.allocation``) and writes in bulk.
+    """
+    report = ProcessReport(last_id=after_id)
+    orders = _candidates(uow, after_id, limit)
+    if not orders:
+        return report
+    report.examined = len(orders)
+    report.last_id = orders[-1].id
+    ids = [o.id for o in orders]
+    conn = uow.conn
+    ts = now()
+
+    lines_by_order = _lines_of(uow, ids)
+    # SKUs created or mapped since import are picked up here, which releases unknown_sku holds.
+    found = _resolve_unknown_lines(uow, orders, lines_by_order)
+    facts = {
+        o.id: OrderFacts(
+            o.id,
+            [
+                LineFacts(
+                    ln.sku_code,
+                    ln.sku_id if ln.sku_id is not None else found.get(ln.id),
+                    ln.quantity,
+                    refunding=ln.refund_status == "refunding",
+                )
+                for ln in lines_by_order[o.id]
+            ],
+            address_issues=tuple(o.address_issues or ()),
+            paid=o.channel_status != "unpaid",
+        )
+        for o in orders
+    }
+    ctx = load_review_context(uow, orders, facts)
+    demand = {oid: expand_demand(f.lines, ctx.bundles) for oid, f in facts.items()}
+    available = inventory.lock_available(uow, (s for d in demand.values() for s in d))
+
+    holds: dict[int, dict[str, str]] = {}
+    logs: dict[int, list[dict[str, str]]] = {}
+    steps: dict[int, list[str]] = {}
+    extra_tags: dict[int, list[str]] = {}
+    plans: list[inventory.Reservation] = []
+    why: dict[int, str] = {}
+    carriers: dict[int, Quote] = {}
+    passed: list[Any] = []
+    rule_facts: dict[int, dict[str, Any]] = {}
+    outcomes: dict[int, Any] = {}
+    for o in orders:
+        verdict = review(facts[o.id])
+        log = [
+            {"source": f"check:{code}", "outcome": "hold", "detail": d}
+            for code, d in verdict.holds.items()
+        ]
+        approved = frozenset(o.approved_rules or ())
+        for code, detail in ctx.builtin_holds(o).items():
+            if code in approved:
+                log.append(
+                    {"source": f"check:{code}", "outcome": "approved", "detail": "人工已确认"}
+                )
+            else:
+                verdict.holds[code] = detail
+                log.append({"source": f"check:{code}", "outcome": "hold", "detail": detail})
+        rule_facts[o.id] = ctx.rule_facts(o, facts[o.id], demand[o.id])
+        outcome = outcomes[o.id] = evaluate(ctx.rules, rule_facts[o.id], skip=approved)
+        log.extend(outcome.log)
+        for code, detail in outcome.holds.items():
+            verdict.holds.setdefault(code, detail)
+        steps[o.id] = list(outcome.review_steps)
+        extra_tags[o.id] = outcome.tags
+        holds[o.id] = verdict.holds
+        logs[o.id] = log
+        if verdict.passed:
+            passed.append(o)
+
+    merged: dict[int, int] = {}
+    siblings: set[int] = set()
+    for group in merge_groups(passed, ctx):
+        lead = group[0]
+        # An order of the same buyer and address already waiting in a warehouse: join it.
+        target = ctx.merge_target(lead)
+        together = (len(group) > 1 or target is not None) and _place(
+            group, demand, available, ctx, rule_facts, outcomes, plans, why, carriers, holds, logs
+        )
+        if together:
+            gid = target[1] if target else lead.merge_group or lead.id
+            merged.update({o.id: gid for o in group})
+            if target:
+                siblings.add(gid)
+            continue
+        for o in group:  # one by one: alone, or when the group fits no single warehouse
+            _place(
+                [o], demand, available, ctx, rule_facts, outcomes, plans, why, carriers, holds, logs
+            )
+
+    results = inventory.reserve(uow, plans, reason="order allocated")
+    allocated = {p.doc_id: p.warehouse_id for p, ok in zip(plans, results, strict=True) if ok}
+    lost = [p.doc_id for p, ok in zip(plans, results, strict=True) if not ok]
+    for oid in lost:  # cannot happen with locked levels; kept as a safe fallback
+        holds[oid]["out_of_stock"] = "库存不足"
+
+    status_of = {o.id: S(o.status) for o in orders}
+    for wh in set(allocated.values()):
+        batch = [oid for oid, w in allocated.items() if w == wh]
+        _transition(
+            uow,
+            [
+                Change(
+                    oid,
+                    status_of[oid],
+                    S.ALLOCATED,
+                    f"分仓并锁定库存: {why[oid]}",
+                    via=(S.APPROVED, "自动审核通过"),
+                )
+                for oid in batch
+            ],
+            ts,
+            warehouse_id=wh,
+        )
+    if allocated:
+        conn.execute(
+            sa.update(LINE)
+            .where(
+                LINE.c.order_id == sa.bindparam("oid"),
+                LINE.c.sku_id.is_not(None),
+                LINE.c.refund_status != "refunded",
+            )
+            .values(reserved=LINE.c.quantity),
+            [{"oid": oid} for oid in allocated],
+        )
+    chosen = [
+        {"oid": oid, "carrier": q.carrier_code, "service": q.service_code, "cost": q.cost}
+        for oid, q in carriers.items()
+        if oid in allocated
+    ]
+    if chosen:
+        conn.execute(
+            sa.update(ORDER)
+            .where(ORDER.c.id == sa.bindparam("oid"))
+            .values(
+                carrier_code=sa.bindparam("carrier"),
+                service_code=sa.bindparam("service"),
+                shipping_cost=sa.bindparam("cost", type_=Money()),
+            ),
+            chosen,
+        )
+    if siblings:  # the order joined keeps the group id it gave
+        conn.execute(
+            sa.update(ORDER)
+            .where(ORDER.c.id.in_(sorted(siblings)), ORDER.c.merge_group.is_(None))
+            .values(merge_group=ORDER.c.id)
+        )
+    tags_of = {o.id: list(o.tags or []) for o in orders}
+    conn.execute(
+        sa.update(ORDER)
+        .where(ORDER.c.id == sa.bindparam("oid"))
+        .values(
+            review_log=sa.bindparam("log", type_=sa.JSON()),
+            review_steps=sa.bindparam("steps", type_=sa.JSON()),
+            tags=sa.bindparam("tags", type_=sa.JSON()),
+            merge_group=sa.bindparam("mg"),
+        ),
+        [
+            {
+                "oid": oid,
+                "log": logs[oid],
+                "steps": [] if oid in allocated else steps[oid],
+                "tags": tags_of[oid] + [t for t in extra_tags[oid] if t not in tags_of[oid]],
+                "mg": merged.get(oid) if oid in allocated else None,
+            }
+            for oid in ids
+        ],
+    )
+    report.approved = report.allocated = len(allocated)
+
+    newly_held = [oid for oid in ids if holds[oid] and status_of[oid] is not S.HELD]
+    _set_holds(uow, {oid: ({} if oid in allocated else h) for oid, h in holds.items()}, ts)
+    _transition(
+        uow,
+        [
+            Change(oid, status_of[oid], S.HELD, "挂起: " + ", ".join(holds[oid]))
+            for oid in newly_held
+        ],
+        ts,
+    )
+    report.held = len(newly_held)
+    report.still_held = sum(1 for oid in ids if holds[oid] and status_of[oid] is S.HELD)
+    settings = get_settings()
+    for o in orders:
+        if set(holds[o.id]) == {"out_of_stock"} and settings.allow_split:
+            moves = _cross_warehouse_split(o, lines_by_order[o.id], demand[o.id], available, ctx)
+            if moves:
+                split_order(uow, o.id, moves, reason="跨仓拆单: 没有一个仓库能发全部商品")
+                report.requeued += 1
+                continue
+        policy = o.oversell_policy or settings.oversell_policy
+        if set(holds[o.id]) == {"out_of_stock"} and policy in ("partial", "cancel_short"):
+            try:
+                resolve_shortage(uow, o.id, policy=policy)
+            except ValidationError:
+                continue  # nothing in stock at all: it waits like any other
+            report.requeued += 1
+    for oid in ids:
+        for code in holds[oid]:
+            report.hold_counts[code] += 1
+    return report
+
+
+def _place(
+    group: list[Any],
+    demand: dict[int, dict[int, int]],
+    available: dict[tuple[int, int], int],
+    ctx: Any,
+    rule_facts: dict[int, dict[str, Any]],
+    outcomes: dict[int, Any],
+    plans: list[inventory.Reservation],
+    why: dict[int, str],
+    carriers: dict[int, Quote],
+    holds: dict[int, dict[str, str]],
+    logs: dict[int, list[dict[str, str]]],
+) -> bool:
+    """Choose one warehouse and one carrier service for ``group`` (one parcel) and plan its
+    reservations, deducting from ``available``. A single order that cannot be placed is held
+    with the reason; a group that cannot returns False and changes nothing."""
+    lead = group[0]
+    total: dict[int, int] = defaultdict(int)
+    for o in group:
+        for sku, qty in demand[o.id].items():
+            total[sku] += qty
+    specified = next((outcomes[o.id].warehouse for o in group if outcomes[o.id].warehouse), None)
+    choice = allocate(
+        total,
+        available,
+        ctx.warehouses,
+        chain=ctx.chain,
+        specified=specified or (ctx.merge_target(lead) or (None, 0))[0],
+        distance_km=ctx.distance_to(lead),
+        cost=ctx.cost_from(lead, rule_facts[lead.id]),
+    )
+    alone = len(group) == 1
+    if choice.warehouse_id is None:
+        if alone:
+            short = shortages(total, available, [w.id for w in ctx.warehouses])
+            holds[lead.id]["out_of_stock"] = "库存不足: " + ", ".join(
+                f"{ctx.sku_code(s)}×{q}" for s, q in short.items()
+            )
+            logs[lead.id].append(
+                {"source": "check:stock", "outcome": "hold:out_of_stock", "detail": choice.why}
+            )
+        return False
+    wh = choice.warehouse_id
+    parcel = {
+        "weight_g": sum(rule_facts[o.id]["weight_g"] for o in group),
+        "sku_tags": sorted({t for o in group for t in rule_facts[o.id]["sku_tags"]}),
+    }
+    forced = next((outcomes[o.id].carrier for o in group if outcomes[o.id].carrier), None)
+    sel = ctx.carrier_for(lead, wh, parcel, forced)
+    if sel is not None and sel.chosen is None:
+        if alone:
+            holds[lead.id]["no_carrier"] = "; ".join(sel.reasons)[:300]
+            logs[lead.id].append(
+                {"source": "carrier", "outcome": "hold:no_carrier", "detail": sel.summary()}
+            )
+        return False
+    reason = choice.why if alone else f"{choice.why}; 合单发货 ({len(group)} 单)"
+    code = next(w.code for w in ctx.warehouses if w.id == wh)
+    for o in group:
+        for sku, qty in demand[o.id].items():
+            available[(sku, wh)] -= qty
+        plans.append(inventory.Reservation(DOC, o.id, wh, demand[o.id]))
+        why[o.id] = reason
+        logs[o.id].append(
+            {"source": "allocation", "outcome": f"warehouse:{code}", "detail": reason}
+        )
+        if sel is not None and sel.chosen is not None:
+            carriers[o.id] = sel.chosen
+            logs[o.id].append(
+                {
+                    "source": "carrier",
+                    "outcome": f"carrier:{sel.chosen.service_code}",
+                    "detail": sel.summary(),
+                }
+            )
+    return True
+
+
+def _cross_warehouse_split(
+    o: Any,
+    lines: list[Any],
+    demand: dict[int, int],
+    available: dict[tuple[int, int], int],
+    ctx: Any,
+) -> dict[int, int]:
+    """Line units to move out so that the order ships from several warehouses: the
+    warehouse that can send the most keeps its part, the rest becomes its own order (and may
+    split again). Empty when splitting cannot fill the order or a bundle is involved."""
+    if any(ln.sku_id in ctx.bundles or ln.sku_id is None for ln in lines):
+        return {}
+    plan = allocate(
+        demand,
+        available,
+        ctx.warehouses,
+        chain=(),
+        allow_split=True,
+        distance_km=ctx.distance_to(o),
+    )
+    if len(plan.parts) < 2:
+        return {}
+    keep = max(plan.parts.values(), key=lambda part: sum(part.values()))
+    left = dict(keep)
+    moves: dict[int, int] = {}
+    for ln in lines:
+        stay = min(ln.quantity, left.get(ln.sku_id, 0))
+        left[ln.sku_id] = left.get(ln.sku_id, 0) - stay
+        if ln.quantity - stay:
+            moves[ln.line_no] = ln.quantity - stay
+    return moves
+
+
+def _lines_of(uow: UnitOfWork, ids: list[int]) -> dict[int, list[Any]]:
+    lines_by_order: dict[int, list[Any]] = defaultdict(list)
+    for i in range(0, len(ids), IN_CHUNK):
+        for ln in uow.conn.execute(
+            sa.select(
+                LINE.c.id,
+                LINE.c.order_id,
+                LINE.c.line_no,
+                LINE.c.sku_code,
+                LINE.c.sku_id,
+                LINE.c.quantity,
+                LINE.c.channel_sku_id,
+                LINE.c.name,
+                LINE.c.spec,
+                LINE.c.refund_status,
+            )
+            .where(LINE.c.order_id.in_(ids[i : i + IN_CHUNK]), LINE.c.refund_status != "refunded")
+            .order_by(LINE.c.order_id, LINE.c.line_no)
+        ):
+            lines_by_order[ln.order_id].append(ln)
+    return lines_by_order
+
+
+# --------------------------------------------------------------------------- rule dry run
+
+
+@dataclass
+class DryRunChange:
+    order_id: int
+    external_id: str
+    status: str
+    before: str
+    after: str
+
+
+def _decision(outcome: Any) -> str:
+    parts = []
+    if outcome.approved_by:
+        parts.append(f"approve({outcome.approved_by})")
+    parts += [f"hold:{c}" for c in sorted(outcome.holds)]
+    if outcome.warehouse:
+        parts.append(f"warehouse:{outcome.warehouse}")
+    if outcome.carrier:
+        parts.append(f"carrier:{outcome.carrier}")
+    parts += [f"tag:{t}" for t in outcome.tags]
+    return ", ".join(parts) or "-"
+
+
+def dry_run_rules(
+    uow: UnitOfWork, rules: list[Rule], *, limit: int = 5000
+) -> tuple[int, list[DryRunChange]]:
+    """What ``rules`` would decide for the orders not yet in the warehouse, compared with the
+    active rule book; nothing is written. Returns (orders examined, orders that would change)."""
+    orders = list(
+        uow.conn.execute(
+            sa.select(ORDER)
+            .where(
+                ORDER.c.status.in_(
+                    [S.PENDING_REVIEW.value, S.HELD.value, S.APPROVED.value, S.ALLOCATED.value]
+                )
+            )
+            .order_by(ORDER.c.id)
+            .limit(limit)
+        )
+    )
+    if not orders:
+        return 0, []
+    lines = _lines_of(uow, [o.id for o in orders])
+    facts = {
+        o.id: OrderFacts(
+            o.id, [LineFacts(ln.sku_code, ln.sku_id, ln.quantity) for ln in lines[o.id]]
+        )
+        for o in orders
+    }
+    ctx = load_review_context(uow, orders, facts)
+    changes = []
+    for o in orders:
+        demand = expand_demand(facts[o.id].lines, ctx.bundles)
+        order_facts = ctx.rule_facts(o, facts[o.id], demand)
+        skip = frozenset(o.approved_rules or ())
+        before = _decision(evaluate(ctx.rules, order_facts, skip=skip))
+        after = _decision(evaluate(rules, order_facts, skip=skip))
+        if before != after:
+            changes.append(DryRunChange(o.id, o.external_id, o.status, before, after))
+    return len(orders), changes
