@@ -199,6 +199,20 @@ def cancel_order(uow: UnitOfWork, order_id: int, *, reason: str) -> None:
     _cancel(uow, [(order_id, S(row.status))], reason, now())
 
 
+def _note(uow: UnitOfWork, order_id: int, status: str, reason: str, ts: datetime) -> None:
+    """A history row for something that happened to an order without a status change."""
+    uow.conn.execute(
+        sa.insert(HISTORY).values(
+            order_id=order_id,
+            from_status=status,
+            to_status=status,
+            actor=uow.actor,
+            reason=reason[:300],
+            created_at=ts,
+        )
+    )
+
+
 def _back_to_review(uow: UnitOfWork, row: Any, reason: str, ts: datetime) -> None:
     """Release what the order holds and send it back to review after an operator change."""
     status = S(row.status)
@@ -209,13 +223,4 @@ def _back_to_review(uow: UnitOfWork, row: Any, reason: str, ts: datetime) -> Non
         _set_holds(uow, {row.id: {}}, ts)
         _transition(uow, [Change(row.id, status, S.PENDING_REVIEW, reason)], ts)
     else:
-        uow.conn.execute(
-            sa.insert(HISTORY).values(
-                order_id=row.id,
-                from_status=status.value,
-                to_status=status.value,
-                actor=uow.actor,
-                reason=reason[:300],
-                created_at=ts,
-            )
-        )
+        _note(uow, row.id, status.value, reason, ts)

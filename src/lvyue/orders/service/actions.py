@@ -24,6 +24,7 @@ from lvyue.orders.service._base import (
     Change,
     S,
     _back_to_review,
+    _note,
     _release,
     _set_holds,
     _shop,
@@ -141,22 +142,13 @@ def fix_address(
     if status is S.HELD and not holds:
         _transition(uow, [Change(order_id, status, S.PENDING_REVIEW, "地址已修正, 重新审核")], ts)
     else:
-        uow.conn.execute(
-            sa.insert(HISTORY).values(
-                order_id=order_id,
-                from_status=status.value,
-                to_status=status.value,
-                actor=uow.actor,
-                reason=(
-                    "地址已修正"
-                    + (
-                        f", 仍有问题: {', '.join(fixed['address_issues'])}"
-                        if fixed["address_issues"]
-                        else ""
-                    )
-                )[:300],
-                created_at=ts,
-            )
+        issues = fixed["address_issues"]
+        _note(
+            uow,
+            order_id,
+            status.value,
+            "地址已修正" + (f", 仍有问题: {', '.join(issues)}" if issues else ""),
+            ts,
         )
     return list(fixed["address_issues"])
 
@@ -191,15 +183,12 @@ def approve_order(uow: UnitOfWork, order_id: int, *, role: str = "admin", note: 
             uow.conn.execute(
                 sa.update(ORDER).where(ORDER.c.id == order_id).values(review_steps=steps)
             )
-            uow.conn.execute(
-                sa.insert(HISTORY).values(
-                    order_id=order_id,
-                    from_status=status.value,
-                    to_status=status.value,
-                    actor=uow.actor,
-                    reason=f"{done} 已审核, 待 {steps[0]} 审核" + (f": {note}" if note else ""),
-                    created_at=ts,
-                )
+            _note(
+                uow,
+                order_id,
+                status.value,
+                f"{done} 已审核, 待 {steps[0]} 审核" + (f": {note}" if note else ""),
+                ts,
             )
             return status.value
     waived = [c for c in holds if c in OVERRIDABLE]
@@ -224,16 +213,7 @@ def approve_order(uow: UnitOfWork, order_id: int, *, role: str = "admin", note: 
     if status is S.HELD and not rest:
         _transition(uow, [Change(order_id, status, S.PENDING_REVIEW, reason)], ts)
         return S.PENDING_REVIEW.value
-    uow.conn.execute(
-        sa.insert(HISTORY).values(
-            order_id=order_id,
-            from_status=status.value,
-            to_status=status.value,
-            actor=uow.actor,
-            reason=reason[:300],
-            created_at=ts,
-        )
-    )
+    _note(uow, order_id, status.value, reason, ts)
     return status.value
 
 
@@ -319,16 +299,7 @@ def hold_order(uow: UnitOfWork, order_id: int, *, note: str) -> None:
     approved = [c for c in (row.approved_rules or []) if c != "operator_hold"]
     uow.conn.execute(sa.update(ORDER).where(ORDER.c.id == order_id).values(approved_rules=approved))
     if status is S.HELD:
-        uow.conn.execute(
-            sa.insert(HISTORY).values(
-                order_id=order_id,
-                from_status="held",
-                to_status="held",
-                actor=uow.actor,
-                reason=f"人工挂起: {note}"[:300],
-                created_at=ts,
-            )
-        )
+        _note(uow, order_id, "held", f"人工挂起: {note}", ts)
     else:
         _transition(
             uow, [Change(order_id, status, S.HELD, f"人工挂起: {note}")], ts, warehouse_id=None

@@ -15,7 +15,6 @@ from lvyue.core.uow import UnitOfWork
 from lvyue.inventory import service as inventory
 from lvyue.orders.service._base import (
     BUNDLE,
-    HISTORY,
     HOLD,
     LINE,
     ORDER,
@@ -23,6 +22,7 @@ from lvyue.orders.service._base import (
     Change,
     S,
     _back_to_review,
+    _note,
     _transition,
 )
 
@@ -108,16 +108,7 @@ def split_order(uow: UnitOfWork, order_id: int, parts: dict[int, int], *, reason
     _transition(
         uow, [Change(child_id, None, S.PENDING_REVIEW, f"拆分自订单 #{order_id}: {moved}")], ts
     )
-    uow.conn.execute(
-        sa.insert(HISTORY).values(
-            order_id=order_id,
-            from_status=S.PENDING_REVIEW.value,
-            to_status=S.PENDING_REVIEW.value,
-            actor=uow.actor,
-            reason=f"拆出订单 #{child_id}: {moved}"[:300],
-            created_at=ts,
-        )
-    )
+    _note(uow, order_id, S.PENDING_REVIEW.value, f"拆出订单 #{child_id}: {moved}", ts)
     return child_id
 
 
@@ -210,16 +201,7 @@ def resolve_shortage(uow: UnitOfWork, order_id: int, *, policy: str) -> str:
     ts = now()
     uow.conn.execute(sa.update(ORDER).where(ORDER.c.id == order_id).values(oversell_policy=policy))
     if policy == "wait":
-        uow.conn.execute(
-            sa.insert(HISTORY).values(
-                order_id=order_id,
-                from_status="held",
-                to_status="held",
-                actor=uow.actor,
-                reason="缺货处理: 等待到货",
-                created_at=ts,
-            )
-        )
+        _note(uow, order_id, "held", "缺货处理: 等待到货", ts)
         return "waiting for stock"
     fill, wh = _fillable(uow, row)
     lines = {
