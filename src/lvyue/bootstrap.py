@@ -13,7 +13,8 @@ from alembic import command
 from alembic.config import Config
 from alembic.script import ScriptDirectory
 
-from lvyue.catalog import models as _catalog  # noqa: F401  (registers tables)
+from lvyue.accounts import models as _accounts  # noqa: F401  (registers tables)
+from lvyue.catalog import models as _catalog  # noqa: F401
 from lvyue.channels import handlers as channel_handlers
 from lvyue.channels import models as _channels  # noqa: F401
 from lvyue.config import get_settings

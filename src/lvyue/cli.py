@@ -12,6 +12,7 @@ import typer
 import uvicorn
 
 from lvyue import bootstrap
+from lvyue.accounts.cli import apikey_app, audit_app, user_app
 from lvyue.catalog.cli import app as catalog_app
 from lvyue.channels.cli import app as channels_app
 from lvyue.channels.cli import shop_app
@@ -43,6 +44,9 @@ app.add_typer(rules_app, name="rules")
 app.add_typer(address_app, name="address")
 app.add_typer(carrier_app, name="carrier")
 app.add_typer(rates_app, name="rates")
+app.add_typer(user_app, name="user")
+app.add_typer(apikey_app, name="apikey")
+app.add_typer(audit_app, name="audit")
 app.add_typer(channels_app, name="channels")
 
 app.command("demo")(demo_command)

@@ -19,7 +19,11 @@ def create_app(database_url: str | None = None) -> FastAPI:
 
     @app.exception_handler(LvyueError)
     def _lvyue_error(_: Request, exc: LvyueError) -> JSONResponse:
-        return JSONResponse(exc.to_dict(), status_code=404 if isinstance(exc, NotFound) else 400)
+        status = 404 if isinstance(exc, NotFound) else getattr(exc, "http_status", 400)
+        headers = {}
+        if exc.code == "rate_limited" and "retry_after" in exc.details:
+            headers["Retry-After"] = str(exc.details["retry_after"])
+        return JSONResponse(exc.to_dict(), status_code=status, headers=headers)
 
     @app.get("/healthz", tags=["ops"])
     def health() -> dict[str, str]:

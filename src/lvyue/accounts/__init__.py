@@ -1,2 +1,1 @@
-"""Accounts: users, roles and permissions, bearer tokens, API keys with signed requests, audit log.
-"""
+"""Accounts: users, roles, permissions, bearer tokens, API keys, signed requests, audit."""

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from types import MappingProxyType
 
+from lvyue.accounts.errors import PermissionDenied
 from lvyue.core.errors import LvyueError
 
 # Every permission the system knows, with what it allows (shown in the admin UI).
@@ -114,8 +115,8 @@ _READ_ONLY = frozenset(
 ROLES: Mapping[Role, frozenset[str]] = MappingProxyType(
     {
         Role.ADMIN: frozenset(PERMISSIONS),
-        # 运营: runs the order flow and the shops, sees personal data; no users, no settings,
-        # no stock corrections, no money.
+        # 运营: runs the order flow, shops and carriers, sees personal data; no users, no
+        # settings, no stock corrections, no money.
         Role.OPERATIONS: _READ_ONLY
         | {
             "orders.create",
@@ -133,6 +134,7 @@ ROLES: Mapping[Role, frozenset[str]] = MappingProxyType(
             "shops.write",
             "channels.sync",
             "rules.write",
+            "logistics.write",
         },
         # 客服: talks to buyers, so sees their contact data; edits and holds orders, handles
         # after-sales; does not approve refunds or export lists.
@@ -154,8 +156,8 @@ ROLES: Mapping[Role, frozenset[str]] = MappingProxyType(
                 "logistics.read",
             }
         ),
-        # 仓库: everything on the floor; personal data stays masked on screen (the printed
-        # waybill is rendered by the system, not revealed to the user).
+        # 仓库: everything on the floor, and the layout of bins; personal data stays masked on
+        # screen (the printed waybill is rendered by the system, not revealed to the user).
         Role.WAREHOUSE: frozenset(
             {
                 "orders.read",
@@ -164,6 +166,7 @@ ROLES: Mapping[Role, frozenset[str]] = MappingProxyType(
                 "stock.transfer",
                 "stock.stocktake",
                 "stock.receive",
+                "warehouses.write",
                 "fulfillment.read",
                 "fulfillment.wave",
                 "fulfillment.pick",
@@ -195,10 +198,6 @@ ROLES: Mapping[Role, frozenset[str]] = MappingProxyType(
         Role.VIEWER: _READ_ONLY,
     }
 )
-
-
-class PermissionDenied(LvyueError):
-    code = "forbidden"
 
 
 def parse_role(value: str) -> Role:

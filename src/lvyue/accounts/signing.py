@@ -26,7 +26,7 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qsl, quote, unquote
 
-from lvyue.core.errors import LvyueError
+from lvyue.accounts.errors import SignatureError
 
 ALGORITHM = "LVYUE-HMAC-SHA256"
 MAX_SKEW = timedelta(minutes=5)
@@ -43,12 +43,6 @@ _TIMESTAMP = re.compile(r"[0-9]{1,12}")
 _UNRESERVED = "-_.~"
 
 Query = str | Mapping[str, str] | Iterable[tuple[str, str]]
-
-
-class SignatureError(LvyueError):
-    """A signed request was refused; ``code`` says why (see ``docs/api-signing.md``)."""
-
-    code = "bad_signature"
 
 
 def _encode(value: str) -> str:
