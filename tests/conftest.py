@@ -12,9 +12,12 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from pwdlib import PasswordHash
+from pwdlib.hashers.argon2 import Argon2Hasher
 from sqlalchemy.engine import Engine
 
 from lvyue import bootstrap
+from lvyue.accounts import passwords
 from lvyue.core.db import engine_for
 from lvyue.core.uow import UnitOfWork
 
@@ -71,3 +74,21 @@ def count(engine: Engine, table: str) -> int:
 @pytest.fixture
 def tmp(tmp_path: Path) -> Path:
     return tmp_path
+
+
+@pytest.fixture(autouse=True)
+def fast_hasher(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Argon2id with small costs: the same code path, a fraction of the time. Tests that ask
+    for the ``real_hasher`` fixture keep the production parameters."""
+    if "real_hasher" in request.fixturenames:
+        yield
+        return
+    cheap = PasswordHash((Argon2Hasher(time_cost=1, memory_cost=1024, parallelism=1),))
+    original = passwords._hasher
+    passwords._hasher = lambda: cheap  # type: ignore[assignment]
+    passwords._dummy_hash.cache_clear()
+    try:
+        yield
+    finally:
+        passwords._hasher = original  # type: ignore[assignment]
+        passwords._dummy_hash.cache_clear()

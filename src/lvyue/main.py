@@ -6,9 +6,12 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from lvyue import __version__, bootstrap
+from lvyue.accounts.routes import router as auth
 from lvyue.channels.api import router as webhooks
 from lvyue.core.db import engine_for
 from lvyue.core.errors import LvyueError, NotFound
+from lvyue.inventory.api import router as stock
+from lvyue.orders.api import router as orders
 
 
 def create_app(database_url: str | None = None) -> FastAPI:
@@ -16,6 +19,9 @@ def create_app(database_url: str | None = None) -> FastAPI:
     app = FastAPI(title="lvyue 履约", version=__version__)
     app.state.engine = engine_for(url)
     app.include_router(webhooks)
+    app.include_router(auth)
+    app.include_router(orders)
+    app.include_router(stock)
 
     @app.exception_handler(LvyueError)
     def _lvyue_error(_: Request, exc: LvyueError) -> JSONResponse:

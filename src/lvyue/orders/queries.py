@@ -146,3 +146,26 @@ def customer_profile(uow: UnitOfWork, customer_id: int) -> dict[str, Any]:
         "identities": [f"{i.kind}:{i.value}" for i in identities],
         "orders": [dict(o._mapping) for o in orders],
     }
+
+
+def page_orders(
+    uow: UnitOfWork,
+    *,
+    status: str | None = None,
+    shops: list[str] | None = None,
+    warehouses: list[str] | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> dict[str, Any]:
+    """A page of order summaries, newest first, with the total for the same filters. Empty
+    ``shops`` / ``warehouses`` mean all; otherwise orders outside them are not there at all."""
+    stmt = _base()
+    if status:
+        stmt = stmt.where(ORDER.c.status == status)
+    if shops:
+        stmt = stmt.where(SHOP.c.code.in_(shops))
+    if warehouses:
+        stmt = stmt.where(sa.or_(ORDER.c.warehouse_id.is_(None), WAREHOUSE.c.code.in_(warehouses)))
+    total = uow.conn.execute(sa.select(sa.func.count()).select_from(stmt.subquery())).scalar_one()
+    rows = list(uow.conn.execute(stmt.order_by(ORDER.c.id.desc()).limit(limit).offset(offset)))
+    return {"items": _summaries(uow, rows), "total": int(total)}

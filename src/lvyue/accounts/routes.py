@@ -1,0 +1,62 @@
+"""Log in and out over HTTP: the OAuth2 password flow for people, bearer tokens after."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import parse_qs
+
+from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
+from sqlalchemy.engine import Engine
+
+from lvyue.accounts import service
+from lvyue.accounts.api import CurrentUser, bearer_token, client_address
+from lvyue.core.errors import ValidationError
+from lvyue.core.uow import UnitOfWork
+
+router = APIRouter(prefix="/api/v1", tags=["auth"])
+
+
+def _log_in(engine: Engine, username: str, password: str, ip: str, agent: str) -> str:
+    with UnitOfWork(engine, actor=f"login:{username}") as uow:
+        result = service.log_in(uow, username=username, password=password, ip=ip, user_agent=agent)
+    # Raised after the unit of work so that a failure is counted and audited, not rolled back.
+    result.raise_for_error()
+    assert result.token is not None
+    return result.token
+
+
+@router.post("/auth/token")
+async def token(request: Request) -> dict[str, str]:
+    """OAuth2 password flow: form fields ``username`` and ``password``."""
+    form = parse_qs((await request.body()).decode("utf-8"))
+    username, password = (form.get(k, [""])[0] for k in ("username", "password"))
+    if not username or not password:
+        raise ValidationError("username/password", "both form fields are required")
+    ip, agent = client_address(request)
+    value = await run_in_threadpool(
+        _log_in, request.app.state.engine, username, password, ip, agent
+    )
+    return {"access_token": value, "token_type": "bearer"}
+
+
+def _log_out(engine: Engine, value: str) -> None:
+    with UnitOfWork(engine) as uow:
+        service.log_out(uow, token=value)
+
+
+@router.post("/auth/logout")
+async def logout(request: Request, principal: CurrentUser) -> dict[str, bool]:
+    await run_in_threadpool(_log_out, request.app.state.engine, bearer_token(request) or "")
+    return {"logged_out": True}
+
+
+@router.get("/me")
+async def me(principal: CurrentUser) -> dict[str, Any]:
+    return {
+        "username": principal.username,
+        "role": principal.role,
+        "permissions": sorted(principal.permissions),
+        "warehouses": sorted(principal.warehouse_codes),
+        "shops": sorted(principal.shop_codes),
+    }
