@@ -22,6 +22,15 @@ echo "== lint: ruff, import contracts, mypy"
 echo "== tests on SQLite"
 .venv/bin/python -m pytest "$@"
 
+bench_smoke() {  # the benchmarks at a small size: their invariants, not their speed
+  local db_args=("$@")
+  .venv/bin/python bench/pipeline.py --orders 2000 "${db_args[@]/#/--db=}"
+  .venv/bin/python bench/contention.py --processes 3 --orders 100 "${db_args[@]/#/--db=}"
+  .venv/bin/python bench/crash.py --kills 3 --round 300 "${db_args[@]/#/--db=}"
+}
+echo "== benchmarks (small) on SQLite"
+bench_smoke
+
 echo "== tests on PostgreSQL"
 PG_URL=${LVYUE_PG_URL:-postgresql://postgres@127.0.0.1:5432/postgres}
 pg_up() { .venv/bin/python - "$PG_URL" <<'PY'
@@ -60,3 +69,7 @@ PY
 }
 trap drop_db EXIT
 LVYUE_TEST_DATABASE_URL="$TEST_URL" .venv/bin/python -m pytest "$@"
+
+echo "== benchmarks (small) on PostgreSQL"
+PG_BASE=$(.venv/bin/python -c "import sys; from sqlalchemy import make_url; print(make_url(sys.argv[1]).set(database='lvyue_bench_ci').render_as_string(hide_password=False))" "$PG_URL")
+bench_smoke "$PG_BASE"
