@@ -19,9 +19,6 @@ echo "== lint: ruff, import contracts, mypy"
 .venv/bin/lint-imports --no-cache
 .venv/bin/mypy
 
-echo "== tests on SQLite"
-.venv/bin/python -m pytest "$@"
-
 bench_smoke() {  # the benchmarks at a small size: their invariants, not their speed
   local db_args=("$@")
   .venv/bin/python bench/pipeline.py --orders 2000 "${db_args[@]/#/--db=}"
@@ -30,8 +27,9 @@ bench_smoke() {  # the benchmarks at a small size: their invariants, not their s
 }
 echo "== benchmarks (small) on SQLite"
 bench_smoke
+echo "== tests on SQLite"
+.venv/bin/python -m pytest "$@"
 
-echo "== tests on PostgreSQL"
 PG_URL=${LVYUE_PG_URL:-postgresql://postgres@127.0.0.1:5432/postgres}
 pg_up() { .venv/bin/python - "$PG_URL" <<'PY'
 import sys, psycopg
@@ -68,8 +66,8 @@ with psycopg.connect(sys.argv[1], autocommit=True) as conn:
 PY
 }
 trap drop_db EXIT
-LVYUE_TEST_DATABASE_URL="$TEST_URL" .venv/bin/python -m pytest "$@"
-
 echo "== benchmarks (small) on PostgreSQL"
 PG_BASE=$(.venv/bin/python -c "import sys; from sqlalchemy import make_url; print(make_url(sys.argv[1]).set(database='lvyue_bench_ci').render_as_string(hide_password=False))" "$PG_URL")
 bench_smoke "$PG_BASE"
+echo "== tests on PostgreSQL"
+LVYUE_TEST_DATABASE_URL="$TEST_URL" .venv/bin/python -m pytest "$@"
