@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from lvyue.accounts import queries, service, signing
 from lvyue.accounts.errors import RateLimited, SignatureError
 from lvyue.accounts.roles import Role
-from lvyue.core.errors import NotFound
+from lvyue.core.errors import NotFound, ValidationError
 from tests.accounts.conftest import T0
 from tests.conftest import UowFactory, count
 
@@ -261,3 +261,8 @@ def test_rate_limit_per_key_per_minute(uow: UowFactory, engine: sa.Engine) -> No
     with engine.connect() as conn:
         rows = conn.execute(sa.text("SELECT count FROM accounts_api_rate ORDER BY id")).all()
     assert sorted(r[0] for r in rows) == [1, 1]
+
+
+def test_api_keys_cannot_be_admins(uow):
+    with pytest.raises(ValidationError, match="admin"), uow() as u:
+        service.create_api_key(u, name="root-integration", role="admin")

@@ -545,6 +545,11 @@ def create_api_key(
     if rate_limit_per_minute < 1:
         raise ValidationError("rate_limit_per_minute", "must be at least 1")
     r = parse_role(role) if isinstance(role, str) else role
+    if r is Role.ADMIN:
+        # An integration that can manage users and keys is a standing skeleton key.
+        raise ValidationError(
+            "role", "API keys cannot have the admin role; pick the role of the job"
+        )
     at = now or clock_now()
     app_key = APP_KEY_PREFIX + secrets.token_hex(10)
     secret = secrets.token_urlsafe(32)
