@@ -38,7 +38,8 @@ def import_jsonl(
 ) -> service.ImportReport:
     """Stream a JSON-lines file in batches, one transaction per batch: memory stays flat and
     a re-run after a crash is safe because import is idempotent."""
-    total = sum(1 for _ in path.open("rb"))
+    with path.open("rb") as fh:
+        total = sum(1 for _ in fh)
     report = service.ImportReport()
     with Progress(
         TextColumn("导入 import"),

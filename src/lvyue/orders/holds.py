@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from lvyue.geo.address import ISSUE_ORDER
+from lvyue.geo.phone import MISSING_PHONE
+
 
 @dataclass(frozen=True)
 class HoldReason:
@@ -54,21 +57,8 @@ HOLD_REASONS: dict[str, HoldReason] = {
 
 AUTO_RECHECK = frozenset(c for c, r in HOLD_REASONS.items() if r.auto_recheck)
 
-ADDRESS_HOLDS = frozenset(
-    {
-        "unknown_region",
-        "ambiguous_region",
-        "missing_district",
-        "missing_city",
-        "district_not_in_city",
-        "city_not_in_province",
-        "region_conflict",
-        "missing_detail",
-        "invalid_phone",
-        "missing_phone",
-        "address_changed",
-    }
-)
+# Every issue the address and phone checks raise, and the channel's own address change.
+ADDRESS_HOLDS = frozenset({*ISSUE_ORDER, MISSING_PHONE, "address_changed"})
 
 # Holds a person may wave through after looking; the others need the cause fixed.
 OVERRIDABLE = frozenset(
