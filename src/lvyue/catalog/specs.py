@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import lru_cache
 
 from lvyue.core.money import to_money
 
@@ -129,11 +131,17 @@ def spec_key(text: str | dict[str, str] | None) -> frozenset[str]:
     ``颜色:白色;尺码:M``, ``白色 M码`` and ``M;白`` give the same key."""
     if not text:
         return frozenset()
-    values = (
-        text.values()
-        if isinstance(text, dict)
-        else [
-            _KV_SEP.split(part, maxsplit=1)[-1] for part in _SPEC_TOKENS.split(text) if part.strip()
-        ]
+    if isinstance(text, str):
+        return _text_key(text)
+    return _values_key(text.values())
+
+
+@lru_cache(maxsize=65536)  # a catalogue has few distinct spec texts; matching reads them often
+def _text_key(text: str) -> frozenset[str]:
+    return _values_key(
+        _KV_SEP.split(part, maxsplit=1)[-1] for part in _SPEC_TOKENS.split(text) if part.strip()
     )
+
+
+def _values_key(values: Iterable[str]) -> frozenset[str]:
     return frozenset(v for v in (_norm_value(x) for x in values) if v)

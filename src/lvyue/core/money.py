@@ -14,7 +14,9 @@ def to_money(value: object) -> Decimal:
         # Floats reach us from JSON numbers; go through repr so 19.9 stays 19.90.
         value = repr(value)
     try:
-        return Decimal(str(value)).quantize(CENT, rounding=ROUND_HALF_UP)
+        return Decimal(value if type(value) is str else str(value)).quantize(
+            CENT, rounding=ROUND_HALF_UP
+        )
     except (InvalidOperation, ValueError) as exc:
         raise ValueError(f"not a money amount: {value!r}") from exc
 
@@ -24,4 +26,4 @@ def to_fen(value: Decimal) -> int:
 
 
 def from_fen(fen: int) -> Decimal:
-    return (Decimal(fen) / 100).quantize(CENT)
+    return Decimal(fen).scaleb(-2)  # exact, always two places: 1250 -> 12.50

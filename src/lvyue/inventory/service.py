@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from lvyue.catalog.models import Sku
+from lvyue.core.bulk import execute_many, insert_many
 from lvyue.core.clock import now
 from lvyue.core.db import table_of
 from lvyue.core.errors import InsufficientStock, NotFound, ValidationError
@@ -221,9 +222,27 @@ def reserve(uow: UnitOfWork, reservations: list[Reservation], *, reason: str = "
                 _move(uow, MoveKind.RESERVE, sku, wh, qty, req.doc_type, req.doc_id, reason, ts)
             )
     _apply_deltas(uow, {k: (0, q) for k, q in taken.items()}, ts)
-    if moves:
-        uow.conn.execute(sa.insert(MOVE), moves)
+    insert_many(uow.conn, MOVE, moves)
     return results
+
+
+_ON_HAND_D = sa.bindparam("h", type_=sa.Integer())
+_RESERVED_D = sa.bindparam("r", type_=sa.Integer())
+# The conditional level update (DESIGN §6): applied only where 0 <= reserved <= on_hand holds.
+_DELTAS = (
+    sa.update(LEVEL)
+    .where(
+        LEVEL.c.sku_id == sa.bindparam("s"),
+        LEVEL.c.warehouse_id == sa.bindparam("w"),
+        (LEVEL.c.on_hand + _ON_HAND_D) - (LEVEL.c.reserved + _RESERVED_D) >= 0,
+        LEVEL.c.reserved + _RESERVED_D >= 0,
+    )
+    .values(
+        on_hand=LEVEL.c.on_hand + _ON_HAND_D,
+        reserved=LEVEL.c.reserved + _RESERVED_D,
+        updated_at=sa.bindparam("t", type_=LEVEL.c.updated_at.type),
+    )
+)
 
 
 def _apply_deltas(
@@ -238,28 +257,12 @@ def _apply_deltas(
     ]
     if not params:
         return
-    on_hand_d = sa.bindparam("h", type_=sa.Integer())
-    reserved_d = sa.bindparam("r", type_=sa.Integer())
-    stmt = (
-        sa.update(LEVEL)
-        .where(
-            LEVEL.c.sku_id == sa.bindparam("s"),
-            LEVEL.c.warehouse_id == sa.bindparam("w"),
-            (LEVEL.c.on_hand + on_hand_d) - (LEVEL.c.reserved + reserved_d) >= 0,
-            LEVEL.c.reserved + reserved_d >= 0,
-        )
-        .values(
-            on_hand=LEVEL.c.on_hand + on_hand_d,
-            reserved=LEVEL.c.reserved + reserved_d,
-            updated_at=sa.bindparam("t"),
-        )
-    )
-    result = uow.conn.execute(stmt, params)
-    if result.rowcount != len(params):
+    updated = execute_many(uow.conn, _DELTAS, params)
+    if updated != len(params):
         raise InsufficientStock(
             "stock changed under a locked plan; batch rolled back",
             expected=len(params),
-            updated=result.rowcount,
+            updated=updated,
         )
 
 
@@ -312,7 +315,7 @@ def _settle(
     if not moves:
         return 0
     _apply_deltas(uow, totals, ts)
-    uow.conn.execute(sa.insert(MOVE), moves)
+    insert_many(uow.conn, MOVE, moves)
     return sum(q for items in held.values() for q in items.values())
 
 

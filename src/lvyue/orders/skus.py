@@ -76,9 +76,9 @@ def resolve_lines(uow: UnitOfWork, shop_id: int, refs: Iterable[LineRef]) -> dic
 def _match_by_spec(uow: UnitOfWork, refs: list[LineRef]) -> dict[LineRef, int]:
     # Rare path (a line with no usable code): scanning the active SKUs with a spec is fine.
     candidates = [
-        (row.id, row.name, spec_key(row.spec))
+        (row.id, row.name, spec_key(row.spec_text))
         for row in uow.conn.execute(
-            sa.select(SKU.c.id, SKU.c.name, SKU.c.spec).where(
+            sa.select(SKU.c.id, SKU.c.name, SKU.c.spec_text).where(
                 SKU.c.active.is_(True), SKU.c.spec_text != ""
             )
         )

@@ -6,11 +6,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 import sqlalchemy as sa
 
 from lvyue.catalog.models import BundleComponent, Sku
+from lvyue.core.bulk import execute_many, insert_many
 from lvyue.core.clock import now
 from lvyue.core.db import table_of
 from lvyue.core.errors import NotFound, ValidationError
@@ -119,29 +121,58 @@ def _transition(uow: UnitOfWork, changes: Sequence[Change], ts: datetime, **valu
                 ORDER_LIFECYCLE.check(old, new)
     updates = [c for c in changes if c.old is not None]
     if updates:
-        stmt = (
-            sa.update(ORDER)
-            .where(ORDER.c.id == sa.bindparam("oid"), ORDER.c.status == sa.bindparam("old"))
-            .values(status=sa.bindparam("new"), updated_at=ts, **values)
+        extra = tuple(sorted(values))
+        rows = [
+            {"oid": c.order_id, "old": c.old.value, "new": c.new.value, "ts": ts, **values}
+            for c in updates
+            if c.old is not None
+        ]
+        _update_orders(uow, _status_update(extra), rows)
+    hops = [(c.order_id, old, new, why) for c in changes for old, new, why in c.hops()]
+    _history(uow, hops, ts)
+
+
+@cache
+def _status_update(extra: tuple[str, ...]) -> sa.Update:
+    """UPDATE of status (conditional on the old one), updated_at and ``extra`` columns, built
+    once per column set so the bulk writer's compiled plan is reused."""
+    return (
+        sa.update(ORDER)
+        .where(ORDER.c.id == sa.bindparam("oid"), ORDER.c.status == sa.bindparam("old"))
+        .values(
+            status=sa.bindparam("new"),
+            updated_at=sa.bindparam("ts", type_=ORDER.c.updated_at.type),
+            **{k: sa.bindparam(k, type_=ORDER.c[k].type) for k in extra},
         )
-        res = uow.conn.execute(
-            stmt, [{"oid": c.order_id, "old": c.old, "new": c.new.value} for c in updates]
-        )
-        if res.rowcount != len(updates):
-            raise ConcurrentChange(f"{len(updates) - res.rowcount} order(s) changed concurrently")
-    uow.conn.execute(
-        sa.insert(HISTORY),
+    )
+
+
+def _update_orders(uow: UnitOfWork, stmt: sa.Update, rows: list[dict[str, Any]]) -> None:
+    """Run a conditional order update; a row that no longer matches means someone else
+    changed the order meanwhile, and the whole unit of work rolls back."""
+    done = execute_many(uow.conn, stmt, rows)
+    if done != len(rows):
+        raise ConcurrentChange(f"{len(rows) - done} order(s) changed concurrently")
+
+
+def _history(
+    uow: UnitOfWork,
+    hops: Sequence[tuple[int, OrderStatus | None, OrderStatus, str]],
+    ts: datetime,
+) -> None:
+    insert_many(
+        uow.conn,
+        HISTORY,
         [
             {
-                "order_id": c.order_id,
+                "order_id": oid,
                 "from_status": old.value if old else None,
                 "to_status": new.value,
                 "actor": uow.actor,
                 "reason": reason[:300],
                 "created_at": ts,
             }
-            for c in changes
-            for old, new, reason in c.hops()
+            for oid, old, new, reason in hops
         ],
     )
 
@@ -163,8 +194,7 @@ def _set_holds(uow: UnitOfWork, holds: dict[int, dict[str, str]], ts: datetime) 
         for oid, reasons in holds.items()
         for code, detail in reasons.items()
     ]
-    if rows:
-        uow.conn.execute(sa.insert(HOLD), rows)
+    insert_many(uow.conn, HOLD, rows)
 
 
 def _release(uow: UnitOfWork, order_ids: Sequence[int], reason: str, ts: datetime) -> None:

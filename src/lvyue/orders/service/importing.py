@@ -13,6 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 from pydantic import ValidationError as PydanticError
 
+from lvyue.core.bulk import allocate_ids, insert_many
 from lvyue.core.clock import now
 from lvyue.core.uow import UnitOfWork
 from lvyue.customers.identity import BuyerFacts
@@ -80,8 +81,8 @@ def parse_canonical(text: str) -> CanonicalOrder:
 
 
 def content_hash(order: CanonicalOrder) -> str:
-    blob = json.dumps(order.model_dump(mode="json"), sort_keys=True, ensure_ascii=False)
-    return hashlib.md5(blob.encode("utf-8")).hexdigest()
+    # pydantic-core serialises in field order, which is fixed: stable without sorting keys.
+    return hashlib.md5(order.model_dump_json().encode("utf-8")).hexdigest()
 
 
 def _order_values(o: CanonicalOrder, digest: str, ts: datetime) -> dict[str, Any]:
@@ -247,17 +248,14 @@ def import_canonical(
             }
             for (o, d), cid in zip(new, customer_ids, strict=True)
         ]
-        ids = (
-            uow.conn.execute(
-                sa.insert(ORDER).returning(ORDER.c.id, sort_by_parameter_order=True), new_rows
-            )
-            .scalars()
-            .all()
-        )
+        ids = allocate_ids(uow.conn, ORDER, len(new_rows))
+        for oid, values in zip(ids, new_rows, strict=True):
+            values["id"] = oid
+        insert_many(uow.conn, ORDER, new_rows)
         lines = [
             row for oid, (o, _) in zip(ids, new, strict=True) for row in _line_rows(oid, o, skus)
         ]
-        uow.conn.execute(sa.insert(LINE), lines)
+        insert_many(uow.conn, LINE, lines)
         _transition(
             uow,
             [

@@ -12,7 +12,6 @@ import sqlalchemy as sa
 
 from lvyue.config import get_settings
 from lvyue.core.clock import now
-from lvyue.core.db import Money
 from lvyue.core.errors import ValidationError
 from lvyue.core.uow import UnitOfWork
 from lvyue.fulfillment.allocation import allocate, shortages
@@ -20,6 +19,7 @@ from lvyue.inventory import service as inventory
 from lvyue.logistics.selection import Quote
 from lvyue.orders.context import load_review_context, merge_groups
 from lvyue.orders.holds import AUTO_RECHECK
+from lvyue.orders.lifecycle import ORDER_LIFECYCLE
 from lvyue.orders.review import LineFacts, OrderFacts, expand_demand, review
 from lvyue.orders.rules import Rule, evaluate
 from lvyue.orders.service._base import (
@@ -28,10 +28,10 @@ from lvyue.orders.service._base import (
     IN_CHUNK,
     LINE,
     ORDER,
-    Change,
     S,
+    _history,
     _set_holds,
-    _transition,
+    _update_orders,
 )
 from lvyue.orders.service.splitting import resolve_shortage, split_order
 from lvyue.orders.skus import LineRef, resolve_lines
@@ -243,89 +243,27 @@ def process_orders(uow: UnitOfWork, *, after_id: int = 0, limit: int = 500) -> P
         holds[oid]["out_of_stock"] = "库存不足"
 
     status_of = {o.id: S(o.status) for o in orders}
-    for wh in set(allocated.values()):
-        batch = [oid for oid, w in allocated.items() if w == wh]
-        _transition(
-            uow,
-            [
-                Change(
-                    oid,
-                    status_of[oid],
-                    S.ALLOCATED,
-                    f"分仓并锁定库存: {why[oid]}",
-                    via=(S.APPROVED, "自动审核通过"),
-                )
-                for oid in batch
-            ],
-            ts,
-            warehouse_id=wh,
-        )
-    if allocated:
-        conn.execute(
-            sa.update(LINE)
-            .where(
-                LINE.c.order_id == sa.bindparam("oid"),
-                LINE.c.sku_id.is_not(None),
-                LINE.c.refund_status != "refunded",
-            )
-            .values(reserved=LINE.c.quantity),
-            [{"oid": oid} for oid in allocated],
-        )
-    chosen = [
-        {"oid": oid, "carrier": q.carrier_code, "service": q.service_code, "cost": q.cost}
-        for oid, q in carriers.items()
-        if oid in allocated
-    ]
-    if chosen:
-        conn.execute(
-            sa.update(ORDER)
-            .where(ORDER.c.id == sa.bindparam("oid"))
-            .values(
-                carrier_code=sa.bindparam("carrier"),
-                service_code=sa.bindparam("service"),
-                shipping_cost=sa.bindparam("cost", type_=Money()),
-            ),
-            chosen,
-        )
+    report.approved = report.allocated = len(allocated)
+    newly_held = [oid for oid in ids if holds[oid] and status_of[oid] is not S.HELD]
+    _write_outcomes(
+        uow,
+        orders,
+        ts,
+        allocated=allocated,
+        why=why,
+        carriers=carriers,
+        logs=logs,
+        steps=steps,
+        extra_tags=extra_tags,
+        merged=merged,
+        holds=holds,
+    )
     if siblings:  # the order joined keeps the group id it gave
         conn.execute(
             sa.update(ORDER)
             .where(ORDER.c.id.in_(sorted(siblings)), ORDER.c.merge_group.is_(None))
             .values(merge_group=ORDER.c.id)
         )
-    tags_of = {o.id: list(o.tags or []) for o in orders}
-    conn.execute(
-        sa.update(ORDER)
-        .where(ORDER.c.id == sa.bindparam("oid"))
-        .values(
-            review_log=sa.bindparam("log", type_=sa.JSON()),
-            review_steps=sa.bindparam("steps", type_=sa.JSON()),
-            tags=sa.bindparam("tags", type_=sa.JSON()),
-            merge_group=sa.bindparam("mg"),
-        ),
-        [
-            {
-                "oid": oid,
-                "log": logs[oid],
-                "steps": [] if oid in allocated else steps[oid],
-                "tags": tags_of[oid] + [t for t in extra_tags[oid] if t not in tags_of[oid]],
-                "mg": merged.get(oid) if oid in allocated else None,
-            }
-            for oid in ids
-        ],
-    )
-    report.approved = report.allocated = len(allocated)
-
-    newly_held = [oid for oid in ids if holds[oid] and status_of[oid] is not S.HELD]
-    _set_holds(uow, {oid: ({} if oid in allocated else h) for oid, h in holds.items()}, ts)
-    _transition(
-        uow,
-        [
-            Change(oid, status_of[oid], S.HELD, "挂起: " + ", ".join(holds[oid]))
-            for oid in newly_held
-        ],
-        ts,
-    )
     report.held = len(newly_held)
     report.still_held = sum(1 for oid in ids if holds[oid] and status_of[oid] is S.HELD)
     settings = get_settings()
@@ -347,6 +285,108 @@ def process_orders(uow: UnitOfWork, *, after_id: int = 0, limit: int = 500) -> P
         for code in holds[oid]:
             report.hold_counts[code] += 1
     return report
+
+
+# Every column the pipeline decides, written in one conditional UPDATE per order.
+_OUTCOME = (
+    sa.update(ORDER)
+    .where(ORDER.c.id == sa.bindparam("oid"), ORDER.c.status == sa.bindparam("old"))
+    .values(
+        status=sa.bindparam("new"),
+        updated_at=sa.bindparam("ts", type_=ORDER.c.updated_at.type),
+        warehouse_id=sa.bindparam("wh", type_=ORDER.c.warehouse_id.type),
+        carrier_code=sa.bindparam("carrier", type_=ORDER.c.carrier_code.type),
+        service_code=sa.bindparam("service", type_=ORDER.c.service_code.type),
+        shipping_cost=sa.bindparam("cost", type_=ORDER.c.shipping_cost.type),
+        review_log=sa.bindparam("log", type_=ORDER.c.review_log.type),
+        review_steps=sa.bindparam("steps", type_=ORDER.c.review_steps.type),
+        tags=sa.bindparam("tags", type_=ORDER.c.tags.type),
+        merge_group=sa.bindparam("mg", type_=ORDER.c.merge_group.type),
+    )
+)
+# Held orders keep their warehouse/carrier columns (none: only allocated orders have them).
+_HELD_OUTCOME = (
+    sa.update(ORDER)
+    .where(ORDER.c.id == sa.bindparam("oid"), ORDER.c.status == sa.bindparam("old"))
+    .values(
+        status=sa.bindparam("new"),
+        updated_at=sa.bindparam("ts", type_=ORDER.c.updated_at.type),
+        review_log=sa.bindparam("log", type_=ORDER.c.review_log.type),
+        review_steps=sa.bindparam("steps", type_=ORDER.c.review_steps.type),
+        tags=sa.bindparam("tags", type_=ORDER.c.tags.type),
+        merge_group=sa.bindparam("mg", type_=ORDER.c.merge_group.type),
+    )
+)
+
+
+def _write_outcomes(
+    uow: UnitOfWork,
+    orders: Sequence[Any],
+    ts: Any,
+    *,
+    allocated: dict[int, int],
+    why: dict[int, str],
+    carriers: dict[int, Quote],
+    logs: dict[int, list[dict[str, str]]],
+    steps: dict[int, list[str]],
+    extra_tags: dict[int, list[str]],
+    merged: dict[int, int],
+    holds: dict[int, dict[str, str]],
+) -> None:
+    """Status, warehouse, carrier, review log, steps, tags and merge group of each examined
+    order in one statement per order (conditional on the status read, so a concurrent change
+    rolls the batch back), their history rows, current holds and reserved line quantities."""
+    placed: list[dict[str, Any]] = []
+    others: list[dict[str, Any]] = []
+    hops: list[tuple[int, S | None, S, str]] = []
+    for o in orders:
+        oid, old = o.id, S(o.status)
+        tags = list(o.tags or [])
+        row: dict[str, Any] = {
+            "oid": oid,
+            "old": old.value,
+            "ts": ts,
+            "log": logs[oid],
+            "tags": tags + [t for t in extra_tags[oid] if t not in tags],
+        }
+        if oid in allocated:
+            ORDER_LIFECYCLE.check(old, S.APPROVED)
+            ORDER_LIFECYCLE.check(S.APPROVED, S.ALLOCATED)
+            hops.append((oid, old, S.APPROVED, "自动审核通过"))
+            hops.append((oid, S.APPROVED, S.ALLOCATED, f"分仓并锁定库存: {why[oid]}"))
+            q = carriers.get(oid)
+            row.update(
+                new=S.ALLOCATED.value,
+                wh=allocated[oid],
+                carrier=q.carrier_code if q else None,
+                service=q.service_code if q else None,
+                cost=q.cost if q else None,
+                steps=[],
+                mg=merged.get(oid),
+            )
+            placed.append(row)
+            continue
+        new = S.HELD if holds[oid] else old
+        if new is not old:
+            ORDER_LIFECYCLE.check(old, new)
+            hops.append((oid, old, new, "挂起: " + ", ".join(holds[oid])))
+        row.update(new=new.value, steps=steps[oid], mg=None)
+        others.append(row)
+    _update_orders(uow, _OUTCOME, placed)
+    _update_orders(uow, _HELD_OUTCOME, others)
+    _history(uow, hops, ts)
+    done = sorted(allocated)
+    for i in range(0, len(done), IN_CHUNK):
+        uow.conn.execute(
+            sa.update(LINE)
+            .where(
+                LINE.c.order_id.in_(done[i : i + IN_CHUNK]),
+                LINE.c.sku_id.is_not(None),
+                LINE.c.refund_status != "refunded",
+            )
+            .values(reserved=LINE.c.quantity)
+        )
+    _set_holds(uow, {oid: ({} if oid in allocated else h) for oid, h in holds.items()}, ts)
 
 
 def _place(

@@ -1,0 +1,143 @@
+"""Bulk writes without per-row statement work: the hot paths' executemany.
+
+SQLAlchemy's ``conn.execute(stmt, rows)`` rebuilds the parameter set of every row through the
+compiler (``construct_params``) before the driver sees it; on the order pipeline that cost more
+than the database itself. Here a statement is compiled once per dialect and column set, and
+each row becomes a tuple (SQLite) or a dict (psycopg) through the columns' own bind processors,
+so types (Money, UTC datetimes, JSON) are written exactly as SQLAlchemy would write them.
+
+Only plain statements qualify: bound parameters, no expanding ``IN``, no RETURNING. Inserts
+that need their ids take them up front from :func:`allocate_ids`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, cast
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+from sqlalchemy.sql.dml import Insert, Update
+
+
+@dataclass(frozen=True)
+class _Plan:
+    sql: str
+    names: tuple[str, ...]
+    procs: tuple[Callable[[Any], Any] | None, ...]
+    fixed: Mapping[str, Any]  # values bound in the statement itself, already processed
+    # Columns left out of the rows whose Python-side default is a function: called per row.
+    computed: tuple[tuple[str, Callable[[Any], Any]], ...]
+    positional: bool
+
+
+_PLANS: dict[tuple[Any, ...], _Plan] = {}
+
+
+def _plan(conn: Connection, stmt: Insert | Update, keys: tuple[str, ...]) -> _Plan:
+    cache_key = (stmt, conn.dialect.name, keys)
+    plan = _PLANS.get(cache_key)
+    if plan is not None:
+        return plan
+    compiled = stmt.compile(dialect=conn.dialect, column_keys=list(keys))
+    if any(b.expanding for b in compiled.binds.values()):
+        raise TypeError("bulk statements cannot use expanding IN parameters")
+    processors = cast(dict[str, Callable[[Any], Any]], compiled._bind_processors)
+    positional = bool(compiled.positional)
+    names = tuple(compiled.positiontup or ()) if positional else tuple(compiled.binds)
+    # ``construct_params`` knows the statement's own literal binds (e.g. ``.values(x=1)``).
+    defaults = compiled.construct_params(_check=False)
+    computed = []
+    for col in getattr(compiled, "insert_prefetch", ()):
+        default = col.default
+        if col.key in keys or default is None:
+            continue
+        if default.is_callable:
+            computed.append((col.key, default.arg))
+        elif default.is_scalar:
+            defaults[col.key] = default.arg
+    fixed = {
+        name: (processors[name](value) if name in processors else value)
+        for name, value in defaults.items()
+        if name not in keys and name not in dict(computed)
+    }
+    plan = _Plan(
+        sql=compiled.string,
+        names=names,
+        procs=tuple(processors.get(n) for n in names),
+        fixed=fixed,
+        computed=tuple(computed),
+        positional=positional,
+    )
+    if len(_PLANS) > 512:  # statements built per call must not grow the cache forever
+        _PLANS.clear()
+    _PLANS[cache_key] = plan
+    return plan
+
+
+def _params(plan: _Plan, rows: Sequence[Mapping[str, Any]]) -> list[Any]:
+    fixed = plan.fixed
+    if plan.computed:
+        rows = [{**{n: fn(None) for n, fn in plan.computed}, **row} for row in rows]
+    keys = rows[0].keys()
+    # Per name: take it from the row (and process it), or the statement's processed value.
+    getters = tuple((n, n in keys, p) for n, p in zip(plan.names, plan.procs, strict=True))
+    if plan.positional:
+        return [
+            tuple(
+                (p(row[n]) if p is not None else row[n]) if mine else fixed[n]
+                for n, mine, p in getters
+            )
+            for row in rows
+        ]
+    out = []
+    for row in rows:
+        d = dict(fixed)
+        for n, mine, p in getters:
+            if mine:
+                d[n] = p(row[n]) if p is not None else row[n]
+        out.append(d)
+    return out
+
+
+def execute_many(conn: Connection, stmt: Insert | Update, rows: Sequence[Mapping[str, Any]]) -> int:
+    """Run ``stmt`` once per row (rows share one set of keys); return the rows affected.
+
+    Build ``stmt`` once (module level or cached): plans are cached by statement identity.
+    """
+    if not rows:
+        return 0
+    keys = tuple(rows[0])
+    plan = _plan(conn, stmt, keys if isinstance(stmt, Insert) else ())
+    result = conn.exec_driver_sql(plan.sql, _params(plan, rows))
+    return int(result.rowcount)
+
+
+_INSERTS: dict[sa.Table, Insert] = {}
+
+
+def insert_many(conn: Connection, table: sa.Table, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Plain INSERT of ``rows`` (all with the same keys)."""
+    stmt = _INSERTS.get(table)
+    if stmt is None:
+        stmt = _INSERTS[table] = sa.insert(table)
+    execute_many(conn, stmt, rows)
+
+
+def allocate_ids(conn: Connection, table: sa.Table, n: int) -> list[int]:
+    """``n`` fresh primary keys for ``table`` before inserting, so bulk inserts need no
+    RETURNING. PostgreSQL draws them from the column's sequence (safe under concurrency);
+    SQLite continues after the highest rowid, which is what it would do itself, and is safe
+    because a writing unit of work holds the database's write lock (``BEGIN IMMEDIATE``)."""
+    if n <= 0:
+        return []
+    pk = table.c.id
+    if conn.dialect.name == "postgresql":
+        rows = conn.exec_driver_sql(
+            "SELECT nextval(pg_get_serial_sequence(%(t)s, 'id')) FROM generate_series(1, %(n)s)",
+            {"t": table.name, "n": n},
+        )
+        return [int(r[0]) for r in rows]
+    top = conn.execute(sa.select(sa.func.max(pk))).scalar() or 0
+    return list(range(int(top) + 1, int(top) + 1 + n))
