@@ -12,10 +12,12 @@ from typing import Any
 import orjson
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
 
 from lvyue.channels.adapters.base import PayloadError, RawOrder, ShopCredentials
 from lvyue.channels.models import RawOrderRecord, ShopConnection
 from lvyue.channels.stockrule import StockRule
+from lvyue.core.bulk import allocate_ids, insert_many
 from lvyue.core.clock import now
 from lvyue.core.crypto import decrypt, encrypt
 from lvyue.core.db import table_of
@@ -127,7 +129,7 @@ def store_raw(
     """Store payloads verbatim, once per distinct content; return the ones not seen before."""
     if not raws:
         return []
-    rows = []
+    rows: list[dict[str, Any]] = []
     for raw in raws:
         text = payload_text(raw.payload)
         rows.append(
@@ -143,18 +145,58 @@ def store_raw(
                 "error": "",
             }
         )
+    conn = uow.conn
+    seen = _known_payloads(uow, shop_id, {row["external_id"] for row in rows})
+    fresh: list[tuple[dict[str, Any], RawOrder]] = []
+    for row, raw in zip(rows, raws, strict=True):
+        key = (row["external_id"], row["payload_hash"])
+        if key not in seen:
+            seen.add(key)
+            fresh.append((row, raw))
+    if not fresh:
+        return []
+    ids = allocate_ids(conn, RAW, len(fresh))
+    for rid, (row, _) in zip(ids, fresh, strict=True):
+        row["id"] = rid
+    try:
+        with uow.session.begin_nested():  # the savepoint is taken when the session is asked
+            insert_many(uow.conn, RAW, [row for row, _ in fresh])
+    except IntegrityError:
+        # Another worker (a webhook racing a pull) stored some of these meanwhile.
+        return _store_skipping_known(uow, fresh)
+    return [(row["id"], raw) for row, raw in fresh]
+
+
+def _known_payloads(uow: UnitOfWork, shop_id: int, ext_ids: set[str]) -> set[tuple[str, str]]:
+    """(external id, payload hash) of what the shop already stored for these orders."""
+    keys = sorted(ext_ids)
+    seen: set[tuple[str, str]] = set()
+    for i in range(0, len(keys), 900):
+        seen.update(
+            (r.external_id, r.payload_hash)
+            for r in uow.conn.execute(
+                sa.select(RAW.c.external_id, RAW.c.payload_hash).where(
+                    RAW.c.shop_id == shop_id, RAW.c.external_id.in_(keys[i : i + 900])
+                )
+            )
+        )
+    return seen
+
+
+def _store_skipping_known(
+    uow: UnitOfWork, fresh: list[tuple[dict[str, Any], RawOrder]]
+) -> list[tuple[int, RawOrder]]:
     insert = postgresql.insert if uow.is_postgres else sqlite.insert
     stmt = (
         insert(RAW)
         .on_conflict_do_nothing(index_elements=["shop_id", "external_id", "payload_hash"])
-        .returning(RAW.c.id, RAW.c.external_id, RAW.c.payload_hash)
+        .returning(RAW.c.id)
     )
-    inserted = {(r.external_id, r.payload_hash): r.id for r in uow.conn.execute(stmt, rows)}
-    return [
-        (inserted[(row["external_id"], row["payload_hash"])], raw)
-        for row, raw in zip(rows, raws, strict=True)
-        if (row["external_id"], row["payload_hash"]) in inserted
-    ]
+    stored = []
+    for row, raw in fresh:
+        if uow.conn.execute(stmt, row).first() is not None:
+            stored.append((int(row["id"]), raw))
+    return stored
 
 
 def import_raw(

@@ -9,6 +9,7 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 
+from lvyue.core.bulk import allocate_ids, execute_many, insert_many
 from lvyue.core.clock import now
 from lvyue.core.db import Money, UTCDateTime, table_of
 from lvyue.core.uow import UnitOfWork
@@ -17,6 +18,29 @@ from lvyue.customers.models import Customer, CustomerIdentity
 
 CUSTOMER = table_of(Customer)
 IDENTITY = table_of(CustomerIdentity)
+
+
+_FIRST = sa.bindparam("first", type_=UTCDateTime())
+_LAST = sa.bindparam("last", type_=UTCDateTime())
+# A returning buyer's profile: one more order, its amount, and the first/last order times.
+_COUNT_ORDERS = (
+    sa.update(CUSTOMER)
+    .where(CUSTOMER.c.id == sa.bindparam("cid"))
+    .values(
+        order_count=CUSTOMER.c.order_count + sa.bindparam("n", type_=sa.Integer()),
+        total_amount=CUSTOMER.c.total_amount + sa.bindparam("amount", type_=Money()),
+        first_order_at=sa.case(
+            (CUSTOMER.c.first_order_at.is_(None), _FIRST),
+            (CUSTOMER.c.first_order_at > _FIRST, _FIRST),
+            else_=CUSTOMER.c.first_order_at,
+        ),
+        last_order_at=sa.case(
+            (CUSTOMER.c.last_order_at.is_(None), _LAST),
+            (CUSTOMER.c.last_order_at < _LAST, _LAST),
+            else_=CUSTOMER.c.last_order_at,
+        ),
+    )
+)
 
 
 def link_customers(uow: UnitOfWork, facts: Sequence[BuyerFacts]) -> list[int | None]:
@@ -66,60 +90,39 @@ def link_customers(uow: UnitOfWork, facts: Sequence[BuyerFacts]) -> list[int | N
     real: dict[int, int] = {}
     if new_names:
         temp = list(new_names)
-        ids = (
-            uow.conn.execute(
-                sa.insert(CUSTOMER).returning(CUSTOMER.c.id, sort_by_parameter_order=True),
-                [
-                    {
-                        "display_name": new_names[t],
-                        "order_count": stats[t].orders,
-                        "total_amount": stats[t].amount,
-                        "first_order_at": stats[t].first,
-                        "last_order_at": stats[t].last,
-                        "tags": [],
-                        "created_at": ts,
-                    }
-                    for t in temp
-                ],
-            )
-            .scalars()
-            .all()
+        ids = allocate_ids(uow.conn, CUSTOMER, len(temp))
+        insert_many(
+            uow.conn,
+            CUSTOMER,
+            [
+                {
+                    "id": cid,
+                    "display_name": new_names[t],
+                    "order_count": stats[t].orders,
+                    "total_amount": stats[t].amount,
+                    "first_order_at": stats[t].first,
+                    "last_order_at": stats[t].last,
+                    "tags": [],
+                    "created_at": ts,
+                }
+                for t, cid in zip(temp, ids, strict=True)
+            ],
         )
         real = dict(zip(temp, ids, strict=True))
-    if new_identities:
-        uow.conn.execute(
-            sa.insert(IDENTITY),
-            [
-                {"kind": k, "value": v, "customer_id": real.get(c, c)}
-                for (k, v), c in new_identities
-            ],
-        )
-    existing = [(cid, c) for cid, c in stats.items() if cid > 0]
-    if existing:
-        first = sa.bindparam("first", type_=UTCDateTime())
-        last = sa.bindparam("last", type_=UTCDateTime())
-        uow.conn.execute(
-            sa.update(CUSTOMER)
-            .where(CUSTOMER.c.id == sa.bindparam("cid"))
-            .values(
-                order_count=CUSTOMER.c.order_count + sa.bindparam("n"),
-                total_amount=CUSTOMER.c.total_amount + sa.bindparam("amount", type_=Money()),
-                first_order_at=sa.case(
-                    (CUSTOMER.c.first_order_at.is_(None), first),
-                    (CUSTOMER.c.first_order_at > first, first),
-                    else_=CUSTOMER.c.first_order_at,
-                ),
-                last_order_at=sa.case(
-                    (CUSTOMER.c.last_order_at.is_(None), last),
-                    (CUSTOMER.c.last_order_at < last, last),
-                    else_=CUSTOMER.c.last_order_at,
-                ),
-            ),
-            [
-                {"cid": cid, "n": c.orders, "amount": c.amount, "first": c.first, "last": c.last}
-                for cid, c in existing
-            ],
-        )
+    insert_many(
+        uow.conn,
+        IDENTITY,
+        [{"kind": k, "value": v, "customer_id": real.get(c, c)} for (k, v), c in new_identities],
+    )
+    execute_many(
+        uow.conn,
+        _COUNT_ORDERS,
+        [
+            {"cid": cid, "n": c.orders, "amount": c.amount, "first": c.first, "last": c.last}
+            for cid, c in stats.items()
+            if cid > 0
+        ],
+    )
     return [real.get(cid, cid) or None for cid in result]
 
 
