@@ -373,3 +373,15 @@ def test_every_error_has_the_one_body(api):
     for r in cases:
         assert set(r.json()) == {"code", "message", "details"}, r.text
     assert cases[-1].json()["details"]["field"] == "order_ids[1]"
+
+
+def test_values_the_database_refuses_are_bad_input(api):
+    """A NUL character is refused by PostgreSQL (kept by SQLite): a 4xx, never a 500."""
+    h = login(api, "u-admin")
+    for r in [
+        api.get("/api/v1/orders", params={"status": "held\x00"}, headers=h),
+        api.post("/api/v1/catalog/skus", headers=h, json={"sku": "NUL", "name": "a\x00b"}),
+    ]:
+        assert r.status_code < 500, r.text
+        if r.status_code >= 400:
+            assert r.json()["code"] == "invalid_input"
