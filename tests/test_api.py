@@ -6,6 +6,7 @@ when the app has a route the table does not know, so no route can be forgotten.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -30,8 +31,65 @@ ROUTES: list[tuple[str, str, str | None]] = [
     ("POST", "/api/v1/orders/{order_id}/approve", "orders.review"),
     ("POST", "/api/v1/orders/{order_id}/hold", "orders.hold"),
     ("POST", "/api/v1/orders/{order_id}/cancel", "orders.cancel"),
+    ("POST", "/api/v1/orders/{order_id}/split", "orders.split_merge"),
+    ("POST", "/api/v1/orders/merge", "orders.split_merge"),
+    ("POST", "/api/v1/orders/{order_id}/address", "orders.edit"),
+    ("GET", "/api/v1/rules", "orders.read"),
+    ("PUT", "/api/v1/rules", "rules.write"),
+    ("POST", "/api/v1/rules/dry-run", "rules.write"),
     ("GET", "/api/v1/stock", "stock.read"),
+    ("GET", "/api/v1/stock/ledger", "stock.read"),
+    ("POST", "/api/v1/stock/adjust", "stock.adjust"),
+    ("GET", "/api/v1/warehouses", "stock.read"),
+    ("POST", "/api/v1/warehouses", "warehouses.write"),
+    ("GET", "/api/v1/catalog/skus", "catalog.read"),
+    ("GET", "/api/v1/catalog/skus/{code}", "catalog.read"),
+    ("POST", "/api/v1/catalog/skus", "catalog.write"),
+    ("GET", "/api/v1/shops", "orders.read"),
+    ("POST", "/api/v1/shops", "shops.write"),
+    ("GET", "/api/v1/carriers", "logistics.read"),
+    ("GET", "/api/v1/carriers/rates/quote", "logistics.read"),
+    ("POST", "/api/v1/carriers", "logistics.write"),
 ]
+
+RULE = {
+    "name": "大额订单人工复核",
+    "priority": 30,
+    "when": {"fact": "total_amount", "op": "gt", "value": 5000},
+    "then": [{"action": "manual_review", "reason": "订单金额超过5000元"}],
+}
+
+# A valid request for each route that needs more than a reason: (n, order id, uow) -> kwargs.
+REQUESTS: dict[tuple[str, str], Callable[[int, int, Any], dict[str, Any]]] = {
+    ("POST", "/api/v1/orders/{order_id}/split"): lambda n, oid, uow: {
+        "json": {"lines": [{"line_no": 1, "quantity": 1}], "reason": "矩阵测试"}
+    },
+    ("POST", "/api/v1/orders/merge"): lambda n, oid, uow: {
+        "json": {"order_ids": [held_order(uow, n), held_order(uow, 100_000 + n)]}
+    },
+    ("POST", "/api/v1/orders/{order_id}/address"): lambda n, oid, uow: {
+        "json": {"phone": "13900000000"}
+    },
+    ("PUT", "/api/v1/rules"): lambda n, oid, uow: {"json": {"rules": [RULE]}},
+    ("POST", "/api/v1/rules/dry-run"): lambda n, oid, uow: {"json": {"rules": [RULE]}},
+    ("GET", "/api/v1/stock/ledger"): lambda n, oid, uow: {"params": {"sku": "A"}},
+    ("POST", "/api/v1/stock/adjust"): lambda n, oid, uow: {
+        "json": {"sku": "A", "warehouse": "HZ", "delta": 1, "reason": "矩阵测试"}
+    },
+    ("POST", "/api/v1/warehouses"): lambda n, oid, uow: {
+        "json": {"code": f"W{n}", "name": "矩阵仓", "province": "广东省", "city": "广州市"}
+    },
+    ("POST", "/api/v1/catalog/skus"): lambda n, oid, uow: {
+        "json": {"sku": f"M{n}", "name": "矩阵商品", "barcodes": [f"69{n:011d}"]}
+    },
+    ("POST", "/api/v1/shops"): lambda n, oid, uow: {
+        "json": {"code": f"SH{n}", "platform": "manual", "name": "矩阵店"}
+    },
+    ("GET", "/api/v1/carriers/rates/quote"): lambda n, oid, uow: {
+        "params": {"origin": "浙江", "dest": "广东", "weight_g": 500}
+    },
+    ("POST", "/api/v1/carriers"): lambda n, oid, uow: {"json": {"code": f"C{n}", "name": "矩阵"}},
+}
 
 
 @pytest.fixture
@@ -59,7 +117,7 @@ def held_order(uow, n: int) -> int:
         [
             canonical(
                 f"API{n}",
-                [("A", 1)],
+                [("A", 2)],
                 receiver={
                     "name": "张三",
                     "phone": f"138{n:08d}",
@@ -88,26 +146,41 @@ def test_every_route_is_in_the_table(api):
 
 
 def test_authorisation_matrix(api, uow):
+    tokens: dict[Role, dict[str, str]] = {}
     n = 0
     for method, path, permission in ROUTES:
         if permission == "public":
             continue
         for role in [None, *Role]:
             n += 1
-            oid = held_order(uow, n)
-            url = path.replace("{order_id}", str(oid))
-            headers = login(api, f"u-{role.value}") if role else {}
-            body: dict[str, Any] | None = {"reason": "矩阵测试"} if method == "POST" else None
-            r = api.request(method, url, headers=headers, json=body)
+            allowed = role is not None and (
+                permission is None or permission in permissions_of(role)
+            )
+            oid = held_order(uow, n) if allowed and "{order_id}" in path else 1
+            url = path.replace("{order_id}", str(oid)).replace("{code}", "A")
+            build = REQUESTS.get((method, path))
+            kwargs = (
+                build(n, oid, uow)
+                if build and allowed
+                else {"json": {"reason": "矩阵测试"}}
+                if method != "GET"
+                else {}
+            )
+            if role is not None and role not in tokens:
+                tokens[role] = login(api, f"u-{role.value}")
+            headers = tokens[role] if role else {}
+            r = api.request(method, url, headers=headers, **kwargs)
             if role is None:
                 expected = 401
-            elif permission is None or permission in permissions_of(role):
+            elif allowed:
                 expected = 200
             else:
                 expected = 403
             assert r.status_code == expected, (method, path, role, r.status_code, r.text)
             if expected != 200:
                 assert set(r.json()) == {"code", "message", "details"}
+            if path.endswith("/logout") and role in tokens:
+                del tokens[role]
 
 
 def test_masking_scoping_and_errors(api, uow):

@@ -76,16 +76,27 @@ def init(db: DbOption = None) -> None:
 @app.command("serve")
 def serve(
     host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="port")] = 8000,
-    certfile: Annotated[Path | None, typer.Option(help="TLS certificate (PEM)")] = None,
+    port: Annotated[int, typer.Option(help="port", min=0, max=65535)] = 8000,
+    certfile: Annotated[Path | None, typer.Option(help="TLS certificate chain (PEM)")] = None,
     keyfile: Annotated[Path | None, typer.Option(help="TLS private key (PEM)")] = None,
+    proxy_headers: Annotated[
+        bool, typer.Option(help="trust X-Forwarded-For/-Proto from --forwarded-allow-ips")
+    ] = True,
+    forwarded_allow_ips: Annotated[
+        str,
+        typer.Option(help="comma-separated proxy addresses (or '*') whose forwarded headers count"),
+    ] = "127.0.0.1",
     db: DbOption = None,
 ) -> None:
-    """Run the web application (API, webhooks)."""
+    """Run the web application (API, webhooks); HTTPS with --certfile and --keyfile, or
+    behind a reverse proxy (docs/deploy.md)."""
     if (certfile is None) != (keyfile is None):
         raise typer.BadParameter(
             "give both --certfile and --keyfile for TLS", param_hint="--certfile"
         )
+    for f in (certfile, keyfile):
+        if f is not None and not f.is_file():
+            raise typer.BadParameter(f"{f} does not exist", param_hint="--certfile/--keyfile")
     url = resolve_url(db)
     ensure_schema(url)
     uvicorn.run(
@@ -94,6 +105,9 @@ def serve(
         port=port,
         ssl_certfile=str(certfile) if certfile else None,
         ssl_keyfile=str(keyfile) if keyfile else None,
+        # The client address in the audit log is the proxy's unless its headers are trusted.
+        proxy_headers=proxy_headers,
+        forwarded_allow_ips=forwarded_allow_ips,
     )
 
 

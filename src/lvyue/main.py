@@ -2,34 +2,31 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI
 
 from lvyue import __version__, bootstrap
 from lvyue.accounts.routes import router as auth
+from lvyue.catalog.api import router as catalog
 from lvyue.channels.api import router as webhooks
+from lvyue.channels.api import shops_router as shops
 from lvyue.core.db import engine_for
-from lvyue.core.errors import LvyueError, NotFound
+from lvyue.core.http import ERROR_RESPONSES, install_error_handlers
 from lvyue.inventory.api import router as stock
+from lvyue.inventory.api import warehouses_router as warehouses
+from lvyue.logistics.api import router as carriers
 from lvyue.orders.api import router as orders
+from lvyue.orders.rules_api import router as rules
 
 
 def create_app(database_url: str | None = None) -> FastAPI:
     url = bootstrap.database_url(database_url)
-    app = FastAPI(title="lvyue 履约", version=__version__)
+    # Every operation documents the one error body for its error statuses.
+    app = FastAPI(title="lvyue 履约", version=__version__, responses=ERROR_RESPONSES)
     app.state.engine = engine_for(url)
     app.include_router(webhooks)
-    app.include_router(auth)
-    app.include_router(orders)
-    app.include_router(stock)
-
-    @app.exception_handler(LvyueError)
-    def _lvyue_error(_: Request, exc: LvyueError) -> JSONResponse:
-        status = 404 if isinstance(exc, NotFound) else getattr(exc, "http_status", 400)
-        headers = {}
-        if exc.code == "rate_limited" and "retry_after" in exc.details:
-            headers["Retry-After"] = str(exc.details["retry_after"])
-        return JSONResponse(exc.to_dict(), status_code=status, headers=headers)
+    for router in (auth, orders, rules, stock, warehouses, catalog, shops, carriers):
+        app.include_router(router)
+    install_error_handlers(app)
 
     @app.get("/healthz", tags=["ops"])
     def health() -> dict[str, str]:

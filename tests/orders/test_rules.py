@@ -151,3 +151,23 @@ def test_example_rules_decide_as_merchants_expect():
         rules, facts(total_amount=Decimal("8000")), skip=frozenset({"大额订单人工复核"})
     )
     assert approved.holds == {}
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"priority": 10**12}, "priority"),
+        ({"name": "长" * 101}, "name"),
+        ({"when": {"fact": "total_amount", "op": "gt", "value": float("inf")}}, "when.value"),
+    ],
+)
+def test_values_the_rule_book_cannot_store_are_refused(change, field):
+    rule = {
+        "name": "r",
+        "when": {"fact": "total_amount", "op": "gt", "value": 1},
+        "then": ["approve"],
+        **change,
+    }
+    with pytest.raises(RuleError) as exc:
+        parse_rule(rule)
+    assert exc.value.field == field

@@ -30,6 +30,29 @@ def client_address(request: Request) -> tuple[str, str]:
     return ip, request.headers.get("user-agent", "")
 
 
+def audit(
+    uow: UnitOfWork,
+    request: Request,
+    *,
+    action: str,
+    target_type: str = "",
+    target: str = "",
+    details: dict[str, Any] | None = None,
+) -> None:
+    """One audit row for an API action, in the action's own transaction: who (the unit of
+    work's actor), what, when, and from where."""
+    ip, agent = client_address(request)
+    service.record(
+        uow,
+        action=action,
+        target_type=target_type,
+        target=target,
+        details=details,
+        ip=ip,
+        user_agent=agent,
+    )
+
+
 def bearer_token(request: Request) -> str | None:
     scheme, _, value = request.headers.get("authorization", "").partition(" ")
     return (value.strip() or None) if scheme.lower() == "bearer" else None

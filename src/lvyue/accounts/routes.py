@@ -7,6 +7,7 @@ from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel
 from sqlalchemy.engine import Engine
 
 from lvyue.accounts import service
@@ -15,6 +16,23 @@ from lvyue.core.errors import ValidationError
 from lvyue.core.uow import UnitOfWork
 
 router = APIRouter(prefix="/api/v1", tags=["auth"])
+
+
+class TokenRead(BaseModel):
+    access_token: str
+    token_type: str
+
+
+class LoggedOut(BaseModel):
+    logged_out: bool
+
+
+class MeRead(BaseModel):
+    username: str
+    role: str
+    permissions: list[str]
+    warehouses: list[str]
+    shops: list[str]
 
 
 def _log_in(engine: Engine, username: str, password: str, ip: str, agent: str) -> str:
@@ -26,7 +44,7 @@ def _log_in(engine: Engine, username: str, password: str, ip: str, agent: str) -
     return result.token
 
 
-@router.post("/auth/token")
+@router.post("/auth/token", response_model=TokenRead)
 async def token(request: Request) -> dict[str, str]:
     """OAuth2 password flow: form fields ``username`` and ``password``."""
     form = parse_qs((await request.body()).decode("utf-8"))
@@ -45,17 +63,17 @@ def _log_out(engine: Engine, value: str) -> None:
         service.log_out(uow, token=value)
 
 
-@router.post("/auth/logout")
+@router.post("/auth/logout", response_model=LoggedOut)
 async def logout(request: Request, principal: CurrentUser) -> dict[str, bool]:
     await run_in_threadpool(_log_out, request.app.state.engine, bearer_token(request) or "")
     return {"logged_out": True}
 
 
-@router.get("/me")
+@router.get("/me", response_model=MeRead)
 async def me(principal: CurrentUser) -> dict[str, Any]:
     return {
         "username": principal.username,
-        "role": principal.role,
+        "role": principal.role.value,
         "permissions": sorted(principal.permissions),
         "warehouses": sorted(principal.warehouse_codes),
         "shops": sorted(principal.shop_codes),

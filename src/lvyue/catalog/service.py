@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from lvyue.catalog.models import HANDLING_TAGS, Barcode, BundleComponent, Product, Sku
 from lvyue.catalog.specs import CatalogRow, RowError, parse_catalog_row, spec_text
 from lvyue.core.db import table_of
+from lvyue.core.errors import ValidationError
 from lvyue.core.uow import UnitOfWork
 
 PRODUCT = table_of(Product)
@@ -108,3 +109,13 @@ def import_catalog(
             )
     report.rejected.sort()
     return report
+
+
+def save_sku(uow: UnitOfWork, row: dict[str, str | None]) -> bool:
+    """Create or update one SKU from the fields of a catalogue row (see ``import_catalog``);
+    returns True when it was created. A bad field is raised, naming the field."""
+    report = import_catalog(uow, [(1, row)])
+    if report.rejected:
+        field, _, problem = report.rejected[0][1].partition(": ")
+        raise ValidationError(field, problem)
+    return report.created == 1

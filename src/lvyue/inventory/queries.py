@@ -124,3 +124,42 @@ def available_by_warehouse(uow: UnitOfWork, sku_ids: list[int]) -> dict[int, dic
         for sku, wh, qty in rows:
             found.setdefault(int(sku), {})[wh] = int(qty)
     return found
+
+
+def stock_ledger(
+    uow: UnitOfWork,
+    *,
+    sku: str | None = None,
+    warehouse: str | None = None,
+    warehouses: list[str] | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> dict[str, Any]:
+    """Ledger rows, newest first, with the total for the same filters. ``warehouses``
+    (a user's scope) restricts to those; empty means all."""
+    stmt = (
+        sa.select(
+            MOVE.c.id,
+            MOVE.c.created_at.label("at"),
+            SKU.c.code.label("sku"),
+            WAREHOUSE.c.code.label("warehouse"),
+            MOVE.c.kind,
+            MOVE.c.on_hand_delta,
+            MOVE.c.reserved_delta,
+            MOVE.c.doc_type,
+            MOVE.c.doc_id,
+            MOVE.c.reason,
+            MOVE.c.actor,
+        )
+        .join(SKU, SKU.c.id == MOVE.c.sku_id)
+        .join(WAREHOUSE, WAREHOUSE.c.id == MOVE.c.warehouse_id)
+    )
+    if sku:
+        stmt = stmt.where(SKU.c.code == sku)
+    if warehouse:
+        stmt = stmt.where(WAREHOUSE.c.code == warehouse)
+    if warehouses:
+        stmt = stmt.where(WAREHOUSE.c.code.in_(warehouses))
+    total = uow.conn.execute(sa.select(sa.func.count()).select_from(stmt.subquery())).scalar_one()
+    rows = uow.conn.execute(stmt.order_by(MOVE.c.id.desc()).limit(limit).offset(offset))
+    return {"items": [dict(r._mapping) for r in rows], "total": int(total)}

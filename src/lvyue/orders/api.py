@@ -1,125 +1,243 @@
-"""Orders over HTTP: list with filters and paging, detail, review actions.
+"""Orders over HTTP: list with filters and paging, detail, review actions, split, merge and
+address fixes.
 
-Thin: parse, call one query or service, answer. Scoped users see only their shops'
-and warehouses' orders; personal data is masked without ``pii.view``.
+Thin: parse, call one query or service, answer. Scoped users see only their shops' and
+warehouses' orders (others are 404, as if they did not exist); personal data is masked
+without ``pii.view``. Every action writes an audit row in its own transaction.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
-from fastapi.concurrency import run_in_threadpool
-from pydantic import BaseModel, Field
+from fastapi import APIRouter, Depends, Path, Query, Request
+from pydantic import AwareDatetime
 
-from lvyue.accounts.api import require
+from lvyue.accounts.api import audit, require
 from lvyue.accounts.roles import Principal
 from lvyue.core.errors import NotFound
 from lvyue.core.uow import UnitOfWork
 from lvyue.orders import queries, service
 from lvyue.orders.masking import mask_order
+from lvyue.orders.schemas import (
+    BIGINT_MAX,
+    AddressFix,
+    AddressResult,
+    MergeRequest,
+    MergeResult,
+    Note,
+    OrderDetail,
+    OrderPage,
+    Reason,
+    SplitRequest,
+    SplitResult,
+)
 
 router = APIRouter(prefix="/api/v1/orders", tags=["orders"])
 
-
-def _visible(principal: Principal, order: dict[str, Any]) -> bool:
-    return principal.sees_shop(order["shop"]) and (
-        order["warehouse"] is None or principal.sees_warehouse(order["warehouse"])
-    )
+PathId = Annotated[int, Path(ge=1, le=BIGINT_MAX)]
+Code = Annotated[str | None, Query(max_length=64)]
 
 
-@router.get("")
+def visible(principal: Principal, shop: str, warehouse: str | None) -> bool:
+    return principal.sees_shop(shop) and (warehouse is None or principal.sees_warehouse(warehouse))
+
+
+def _unknown(order_id: int) -> NotFound:
+    return NotFound(f"order {order_id} does not exist", code="unknown_order")
+
+
+@router.get("", response_model=OrderPage)
 def list_orders(
     request: Request,
     principal: Annotated[Principal, Depends(require("orders.read"))],
-    status: str | None = None,
+    status: Code = None,
+    shop: Code = None,
+    warehouse: Code = None,
+    hold: Annotated[str | None, Query(max_length=32, description="hold reason code")] = None,
+    created_from: Annotated[
+        AwareDatetime | None,
+        Query(description="ordered at or after (the channel's created time), with time zone"),
+    ] = None,
+    created_to: Annotated[AwareDatetime | None, Query(description="ordered before")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> dict[str, Any]:
     with UnitOfWork(request.app.state.engine, readonly=True) as uow:
-        page = queries.page_orders(
+        return queries.page_orders(
             uow,
             status=status,
             shops=sorted(principal.shop_codes),
             warehouses=sorted(principal.warehouse_codes),
+            shop=shop,
+            warehouse=warehouse,
+            hold=hold,
+            ordered_from=created_from,
+            ordered_to=created_to,
             limit=limit,
             offset=offset,
         )
-    return page
 
 
 def _detail(request: Request, principal: Principal, order_id: int) -> dict[str, Any]:
     with UnitOfWork(request.app.state.engine, readonly=True) as uow:
         order = queries.get_order(uow, order_id)
-    if not _visible(principal, order):
-        raise NotFound(f"order {order_id} does not exist", code="unknown_order")
+    if not visible(principal, order["shop"], order["warehouse"]):
+        raise _unknown(order_id)
     return order if principal.can("pii.view") else mask_order(order)
 
 
-@router.get("/{order_id}")
+@router.get("/{order_id}", response_model=OrderDetail)
 def get_order(
     request: Request,
-    order_id: int,
+    order_id: PathId,
     principal: Annotated[Principal, Depends(require("orders.read"))],
 ) -> dict[str, Any]:
     return _detail(request, principal, order_id)
 
 
-class Note(BaseModel):
-    reason: str = Field(default="", max_length=300)
-
-
-def _act(request: Request, principal: Principal, order_id: int, action: Any) -> dict[str, Any]:
-    _detail(request, principal, order_id)  # existence and scope first
-    with UnitOfWork(request.app.state.engine, actor=principal.actor) as uow:
-        action(uow)
-    return _detail(request, principal, order_id)
-
-
-@router.post("/{order_id}/approve")
-async def approve(
+def _act(
     request: Request,
+    principal: Principal,
     order_id: int,
+    action: Callable[[UnitOfWork], Any],
+    audited: str,
+    details: dict[str, Any],
+) -> Any:
+    """Check existence and scope, run the service and write the audit row in one
+    transaction; return what the service returned."""
+    _detail(request, principal, order_id)
+    with UnitOfWork(request.app.state.engine, actor=principal.actor) as uow:
+        result = action(uow)
+        audit(
+            uow, request, action=audited, target_type="order", target=str(order_id), details=details
+        )
+    return result
+
+
+@router.post("/{order_id}/approve", response_model=OrderDetail)
+def approve(
+    request: Request,
+    order_id: PathId,
     principal: Annotated[Principal, Depends(require("orders.review"))],
     note: Note | None = None,
 ) -> dict[str, Any]:
-    role = "admin" if principal.role == "admin" else principal.role
-    return await run_in_threadpool(
-        _act,
+    reason = (note or Note()).reason
+    _act(
         request,
         principal,
         order_id,
-        lambda uow: service.approve_order(uow, order_id, role=role, note=(note or Note()).reason),
+        lambda uow: service.approve_order(uow, order_id, role=principal.role.value, note=reason),
+        "order.approve",
+        {"note": reason},
     )
+    return _detail(request, principal, order_id)
 
 
-@router.post("/{order_id}/hold")
-async def hold(
+@router.post("/{order_id}/hold", response_model=OrderDetail)
+def hold(
     request: Request,
-    order_id: int,
-    note: Note,
+    order_id: PathId,
+    note: Reason,
     principal: Annotated[Principal, Depends(require("orders.hold"))],
 ) -> dict[str, Any]:
-    return await run_in_threadpool(
-        _act,
+    _act(
         request,
         principal,
         order_id,
         lambda uow: service.hold_order(uow, order_id, note=note.reason),
+        "order.hold",
+        {"reason": note.reason},
     )
+    return _detail(request, principal, order_id)
 
 
-@router.post("/{order_id}/cancel")
-async def cancel(
+@router.post("/{order_id}/cancel", response_model=OrderDetail)
+def cancel(
     request: Request,
-    order_id: int,
-    note: Note,
+    order_id: PathId,
+    note: Reason,
     principal: Annotated[Principal, Depends(require("orders.cancel"))],
 ) -> dict[str, Any]:
-    return await run_in_threadpool(
-        _act,
+    _act(
         request,
         principal,
         order_id,
         lambda uow: service.cancel_order(uow, order_id, reason=note.reason),
+        "order.cancel",
+        {"reason": note.reason},
     )
+    return _detail(request, principal, order_id)
+
+
+@router.post("/{order_id}/split", response_model=SplitResult)
+def split(
+    request: Request,
+    order_id: PathId,
+    body: SplitRequest,
+    principal: Annotated[Principal, Depends(require("orders.split_merge"))],
+) -> dict[str, Any]:
+    """Move units of some lines into a new order that ships on its own."""
+    parts: dict[int, int] = {}
+    for line in body.lines:
+        parts[line.line_no] = parts.get(line.line_no, 0) + line.quantity
+    new_id = _act(
+        request,
+        principal,
+        order_id,
+        lambda uow: service.split_order(uow, order_id, parts, reason=body.reason),
+        "order.split",
+        {"lines": {str(k): v for k, v in sorted(parts.items())}},
+    )
+    return {
+        "order": _detail(request, principal, order_id),
+        "new_order": _detail(request, principal, new_id),
+    }
+
+
+@router.post("/merge", response_model=MergeResult)
+def merge(
+    request: Request,
+    body: MergeRequest,
+    principal: Annotated[Principal, Depends(require("orders.split_merge"))],
+) -> dict[str, Any]:
+    """Ship orders of one shop and one receiver as one parcel."""
+    ids = sorted(set(body.order_ids))
+    with UnitOfWork(request.app.state.engine, actor=principal.actor) as uow:
+        places = queries.order_places(uow, ids)
+        hidden = [i for i in ids if i not in places or not visible(principal, *places[i])]
+        if hidden:
+            raise NotFound(
+                f"order(s) {', '.join(map(str, hidden))} do not exist", code="unknown_order"
+            )
+        group = service.merge_orders(uow, ids)
+        audit(
+            uow,
+            request,
+            action="order.merge",
+            target_type="order",
+            target=str(group),
+            details={"order_ids": ids},
+        )
+    return {"merge_group": group, "order_ids": ids}
+
+
+@router.post("/{order_id}/address", response_model=AddressResult)
+def fix_address(
+    request: Request,
+    order_id: PathId,
+    body: AddressFix,
+    principal: Annotated[Principal, Depends(require("orders.edit"))],
+) -> dict[str, Any]:
+    """Correct the receiver's address or phone before approval; returns what is still wrong."""
+    issues = _act(
+        request,
+        principal,
+        order_id,
+        lambda uow: service.fix_address(uow, order_id, **body.model_dump()),
+        "order.address_fix",
+        # which parts changed, never the personal data itself
+        {"fields": sorted(k for k, v in body.model_dump().items() if v)},
+    )
+    return {"issues": issues, "order": _detail(request, principal, order_id)}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -154,11 +155,19 @@ def page_orders(
     status: str | None = None,
     shops: list[str] | None = None,
     warehouses: list[str] | None = None,
+    shop: str | None = None,
+    warehouse: str | None = None,
+    hold: str | None = None,
+    ordered_from: datetime | None = None,
+    ordered_to: datetime | None = None,
     limit: int = 50,
     offset: int = 0,
 ) -> dict[str, Any]:
     """A page of order summaries, newest first, with the total for the same filters. Empty
-    ``shops`` / ``warehouses`` mean all; otherwise orders outside them are not there at all."""
+    ``shops`` / ``warehouses`` mean all; otherwise orders outside them are not there at all.
+    ``shop`` / ``warehouse`` narrow to one, ``hold`` to orders held for that reason, and
+    ``ordered_from`` (inclusive) / ``ordered_to`` (exclusive) to when the buyer ordered; each
+    filter is one indexed column (status, hold code, ordered_at) or a join on a unique code."""
     stmt = _base()
     if status:
         stmt = stmt.where(ORDER.c.status == status)
@@ -166,6 +175,30 @@ def page_orders(
         stmt = stmt.where(SHOP.c.code.in_(shops))
     if warehouses:
         stmt = stmt.where(sa.or_(ORDER.c.warehouse_id.is_(None), WAREHOUSE.c.code.in_(warehouses)))
+    if shop:
+        stmt = stmt.where(SHOP.c.code == shop)
+    if warehouse:
+        stmt = stmt.where(WAREHOUSE.c.code == warehouse)
+    if hold:
+        stmt = stmt.where(ORDER.c.id.in_(sa.select(HOLD.c.order_id).where(HOLD.c.code == hold)))
+    if ordered_from is not None:
+        stmt = stmt.where(ORDER.c.ordered_at >= ordered_from)
+    if ordered_to is not None:
+        stmt = stmt.where(ORDER.c.ordered_at < ordered_to)
     total = uow.conn.execute(sa.select(sa.func.count()).select_from(stmt.subquery())).scalar_one()
     rows = list(uow.conn.execute(stmt.order_by(ORDER.c.id.desc()).limit(limit).offset(offset)))
     return {"items": _summaries(uow, rows), "total": int(total)}
+
+
+def order_places(uow: UnitOfWork, order_ids: list[int]) -> dict[int, tuple[str, str | None]]:
+    """(shop code, warehouse code or None) per existing order id: enough to check scope."""
+    found: dict[int, tuple[str, str | None]] = {}
+    for i in range(0, len(order_ids), 900):
+        rows = uow.conn.execute(
+            sa.select(ORDER.c.id, SHOP.c.code, WAREHOUSE.c.code)
+            .join(SHOP, SHOP.c.id == ORDER.c.shop_id)
+            .outerjoin(WAREHOUSE, WAREHOUSE.c.id == ORDER.c.warehouse_id)
+            .where(ORDER.c.id.in_(order_ids[i : i + 900]))
+        )
+        found.update({oid: (shop, wh) for oid, shop, wh in rows})
+    return found

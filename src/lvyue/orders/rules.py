@@ -132,9 +132,12 @@ def _number(rule: str, where: str, value: Any) -> Decimal:
     if isinstance(value, bool):
         raise RuleError(rule, where, f"expected a number, got {value!r}")
     try:
-        return Decimal(str(value))
+        number = Decimal(str(value))
     except (InvalidOperation, ValueError):
         raise RuleError(rule, where, f"expected a number, got {value!r}") from None
+    if not number.is_finite():
+        raise RuleError(rule, where, f"expected a finite number, got {value!r}")
+    return number
 
 
 def _condition(rule: str, where: str, data: Any) -> Condition:
@@ -249,6 +252,10 @@ def parse_rule(data: Any, index: int = 0) -> Rule:
     priority = data.get("priority", 100)
     if isinstance(priority, bool) or not isinstance(priority, int):
         raise RuleError(label, "priority", f"expected a whole number, got {priority!r}")
+    if not -1_000_000 <= priority <= 1_000_000:
+        raise RuleError(label, "priority", f"expected -1000000 to 1000000, got {priority}")
+    if len(name) > 100:
+        raise RuleError(label, "name", "at most 100 characters")
     if "when" not in data:
         raise RuleError(
             label, "when", "is required (use {all: []}? no: give at least one condition)"

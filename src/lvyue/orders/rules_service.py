@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -12,7 +13,7 @@ import yaml
 
 from lvyue.core.clock import now
 from lvyue.core.db import table_of
-from lvyue.core.errors import LvyueError, ValidationError
+from lvyue.core.errors import Conflict, LvyueError, ValidationError
 from lvyue.core.uow import UnitOfWork
 from lvyue.orders.models import ReviewRule
 from lvyue.orders.rules import Rule, RuleError, parse_rule, parse_rules, rule_to_json
@@ -65,11 +66,26 @@ class LoadReport:
     retired: list[str] = field(default_factory=list)
 
 
-def load_rules(uow: UnitOfWork, document: Any) -> LoadReport:
+class StaleRuleBook(Conflict):
+    http_status = 409
+
+
+def load_rules(
+    uow: UnitOfWork, document: Any, *, expected_version: str | None = None
+) -> LoadReport:
     """Make the document the active rule book. A changed rule gets a new version (the old one
-    is kept, inactive, for the record); rules missing from the document are retired."""
+    is kept, inactive, for the record); rules missing from the document are retired. With
+    ``expected_version``, refuse when the active book is no longer that one."""
     rules = checked_rules(document)
     current = {r.name: r for r in uow.conn.execute(sa.select(RULE).where(RULE.c.active.is_(True)))}
+    if expected_version is not None:
+        active = book_version([{"name": r.name, "version": r.version} for r in current.values()])
+        if active != expected_version:
+            raise StaleRuleBook(
+                f"the rule book changed meanwhile (now {active}, you edited {expected_version})",
+                code="stale_rule_book",
+                version=active,
+            )
     report = LoadReport()
     ts = now()
     for rule in rules:
@@ -129,3 +145,15 @@ def list_rules(uow: UnitOfWork, *, history: bool = False) -> list[dict[str, Any]
         }
         for r in uow.conn.execute(stmt)
     ]
+
+
+def book_version(rules: list[dict[str, Any]]) -> str:
+    """A short fingerprint of the active rule book: it changes whenever any rule does, so a
+    client can say which book it edited (``expected_version``) and not overwrite another's."""
+    names = sorted(f"{r['name']}@{r['version']}" for r in rules)
+    return hashlib.sha256("\n".join(names).encode("utf-8")).hexdigest()[:16]
+
+
+def rule_book(uow: UnitOfWork) -> dict[str, Any]:
+    rules = list_rules(uow)
+    return {"version": book_version(rules), "rules": rules}

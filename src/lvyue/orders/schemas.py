@@ -1,0 +1,151 @@
+"""Pydantic input and output of the orders API. The output models are allow-lists: a column
+added to the order table is not shown to API clients until it is named here."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class LineSummary(BaseModel):
+    sku: str
+    quantity: int
+    reserved: int
+
+
+class OrderSummary(BaseModel):
+    id: int
+    shop: str
+    external_id: str
+    status: str
+    hold_reasons: list[str]
+    warehouse: str | None
+    lines: list[LineSummary]
+
+
+class OrderPage(BaseModel):
+    items: list[OrderSummary]
+    total: int
+
+
+class HoldRead(BaseModel):
+    code: str
+    detail: str
+
+
+class HistoryRead(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    at: datetime
+    from_status: str | None = Field(alias="from")
+    to_status: str = Field(alias="to")
+    actor: str
+    reason: str
+
+
+class OrderDetail(OrderSummary):
+    order_type: str
+    channel_status: str
+    ordered_at: datetime
+    paid_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+    buyer_id: str | None
+    buyer_nick: str | None
+    receiver_name: str | None
+    receiver_phone: str | None
+    receiver_province: str | None
+    receiver_city: str | None
+    receiver_district: str | None
+    receiver_address: str
+    receiver_zip: str | None
+    addr_province: str | None
+    addr_city: str | None
+    addr_district: str | None
+    addr_street: str | None
+    addr_detail: str | None
+    phone_number: str | None
+    address_issues: list[str]
+    region: str | None
+    currency: str
+    goods_amount: Decimal
+    shipping_fee: Decimal
+    discount: Decimal
+    total_amount: Decimal
+    item_count: int
+    buyer_message: str
+    seller_memo: str
+    tags: list[str]
+    customer_id: int | None
+    parent_id: int | None
+    merge_group: int | None
+    oversell_policy: str | None
+    review_log: list[dict[str, Any]]
+    review_steps: list[str]
+    approved_rules: list[str]
+    buyer_id_number: str | None
+    service_code: str | None
+    shipping_cost: Decimal | None
+    carrier: str | None
+    tracking_no: str | None
+    shipped_at: datetime | None
+    holds: list[HoldRead]
+    history: list[HistoryRead]
+    pii_masked: bool = False
+
+
+# --------------------------------------------------------------------------- input
+
+
+BIGINT_MAX = 2**63 - 1
+OrderId = Annotated[int, Field(ge=1, le=BIGINT_MAX)]
+
+
+class Note(BaseModel):
+    reason: str = Field(default="", max_length=300)
+
+
+class Reason(BaseModel):
+    reason: str = Field(min_length=1, max_length=300, description="why: kept in the history")
+
+
+class SplitLine(BaseModel):
+    line_no: int = Field(ge=1, le=10_000, description="the line's number on the order")
+    quantity: int = Field(ge=1, le=1_000_000, description="units to move to the new order")
+
+
+class SplitRequest(BaseModel):
+    lines: list[SplitLine] = Field(min_length=1, max_length=500)
+    reason: str = Field(default="", max_length=200)
+
+
+class SplitResult(BaseModel):
+    order: OrderDetail
+    new_order: OrderDetail
+
+
+class MergeRequest(BaseModel):
+    order_ids: list[OrderId] = Field(min_length=2, max_length=100)
+
+
+class MergeResult(BaseModel):
+    merge_group: int
+    order_ids: list[int]
+
+
+class AddressFix(BaseModel):
+    """An operator's correction: the full address text, or region fields, or just the phone."""
+
+    text: str | None = Field(default=None, max_length=300)
+    province: str | None = Field(default=None, max_length=32)
+    city: str | None = Field(default=None, max_length=32)
+    district: str | None = Field(default=None, max_length=32)
+    phone: str | None = Field(default=None, max_length=40)
+
+
+class AddressResult(BaseModel):
+    issues: list[str]
+    order: OrderDetail
