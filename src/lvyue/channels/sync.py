@@ -21,6 +21,7 @@ from lvyue.channels.adapters.base import ChannelAdapter, RawOrder
 from lvyue.core.clock import now
 from lvyue.core.errors import LvyueError
 from lvyue.core.uow import UnitOfWork
+from lvyue.orders import service as orders
 
 OVERLAP = timedelta(minutes=10)
 FIRST_PULL = timedelta(days=1)
@@ -81,6 +82,7 @@ def sync_shop(
                 continue
             with UnitOfWork(engine, actor=f"sync:{shop_code}") as uow:
                 result = service.import_raw(uow, shop_code, stored, adapter.parse)
+            orders.keep_statistics_fresh(engine)
             report.new += result.imported
             report.updated += result.updated
             report.errors += len(result.rejected)

@@ -9,6 +9,7 @@ plain deferred ``BEGIN`` so that readers never queue behind writers.
 from __future__ import annotations
 
 import os
+import time
 import weakref
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -170,3 +171,40 @@ def table_of(model: type[Base]) -> sa.Table:
     table = model.__table__
     assert isinstance(table, sa.Table)
     return table
+
+
+STATISTICS_CHECK_SECONDS = 5.0
+_CHECKED: dict[tuple[str, tuple[str, ...]], float] = {}
+
+
+def refresh_statistics(engine: Engine, tables: list[str]) -> list[str]:
+    """ANALYZE the tables whose planner statistics are stale, as autovacuum would (PostgreSQL
+    only; returns the tables analysed).
+
+    The order pipeline's batch queries (``IN`` lists of a batch's keys) are planned from these
+    statistics: after a bulk load into a young table they describe the empty table, and the
+    planner scans the whole table for every batch, so the cost per order grows with the table.
+    Autovacuum fixes that within a minute when it runs; the pipeline runner calls this between
+    passes so a bulk load stays flat even where it is off or lagging. Never inside a
+    transaction that does other work: ANALYZE holds its lock until commit."""
+    if engine.dialect.name != "postgresql" or not tables:
+        return []
+    key = (str(engine.url), tuple(tables))
+    if time.monotonic() - _CHECKED.get(key, -1e9) < STATISTICS_CHECK_SECONDS:
+        return []  # checked a moment ago: runners call this once per batch
+    _CHECKED[key] = time.monotonic()
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.text(
+                "SELECT s.relname FROM pg_stat_user_tables s "
+                "JOIN pg_class c ON c.oid = s.relid "
+                "WHERE s.relname = ANY(:t) "
+                "AND s.n_mod_since_analyze > 500 + 0.1 * GREATEST(c.reltuples, 0)"
+            ),
+            {"t": tables},
+        ).all()
+        stale = sorted(r[0] for r in rows)
+        for name in stale:
+            conn.exec_driver_sql(f"ANALYZE {conn.dialect.identifier_preparer.quote(name)}")
+        conn.commit()
+    return stale

@@ -54,6 +54,8 @@ def import_jsonl(
         for batch in _batches(_numbered_lines(path), get_settings().batch_size):
             with open_uow(db) as uow:
                 report.add(service.import_orders(uow, shop, batch))
+                engine = uow.engine
+            service.keep_statistics_fresh(engine)
             bar.advance(task, len(batch))
     return report
 
@@ -81,6 +83,8 @@ def import_table(
             report.rejected += [(n, str(o)) for n, o in batch if isinstance(o, tabular.RowError)]
             with open_uow(db) as uow:
                 report.add(service.import_canonical(uow, shop, good))
+                engine = uow.engine
+            service.keep_statistics_fresh(engine)
             bar.advance(task, len(batch))
     return report
 
@@ -140,6 +144,7 @@ def run_pipeline(db: str | None, *, progress: bool = True) -> service.ProcessRep
                     batch = service.process_orders(
                         uow, after_id=after, limit=get_settings().batch_size
                     )
+                service.keep_statistics_fresh(uow.engine)
                 if not batch.examined:
                     break
                 after = batch.last_id

@@ -75,9 +75,7 @@ class Order(Base):
     seller_memo: Mapped[str] = mapped_column(sa.Text, default="")
     tags: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
     warehouse_id: Mapped[int | None] = mapped_column(sa.ForeignKey("inventory_warehouse.id"))
-    customer_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("customers_customer.id"), index=True
-    )
+    customer_id: Mapped[int | None] = mapped_column(sa.ForeignKey("customers_customer.id"))
     # 华东, 华南, ... from the receiver's province: for reports and rules.
     region: Mapped[str | None] = mapped_column(sa.String(8))
     # An order split off another (partial shipment, operator split) points at its origin.
@@ -102,7 +100,20 @@ class Order(Base):
     tracking_no: Mapped[str | None] = mapped_column(sa.String(40), index=True)
     shipped_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
-    __table_args__ = (sa.UniqueConstraint("shop_id", "external_id"),)
+    __table_args__ = (
+        sa.UniqueConstraint("shop_id", "external_id"),
+        # A buyer's orders in a status (merge targets, customer pages): stays an index lookup
+        # however many orders the other statuses hold.
+        sa.Index("ix_orders_order_customer_status", "customer_id", "status"),
+        # The review queue: only the orders the pipeline may move, so finding the next batch
+        # does not walk the million orders already allocated or shipped.
+        sa.Index(
+            "ix_orders_order_review_queue",
+            "id",
+            postgresql_where=sa.text("status IN ('pending_review', 'held')"),
+            sqlite_where=sa.text("status IN ('pending_review', 'held')"),
+        ),
+    )
 
 
 class OrderLine(Base):

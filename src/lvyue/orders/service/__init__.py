@@ -32,6 +32,7 @@ from lvyue.orders.service.pipeline import (
     DryRunChange,
     ProcessReport,
     dry_run_rules,
+    keep_statistics_fresh,
     process_orders,
 )
 from lvyue.orders.service.splitting import resolve_shortage, split_order
@@ -53,6 +54,7 @@ __all__ = [
     "hold_order",
     "import_canonical",
     "import_orders",
+    "keep_statistics_fresh",
     "lines_hash",
     "map_sku",
     "merge_orders",

@@ -9,9 +9,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Engine
 
 from lvyue.config import get_settings
 from lvyue.core.clock import now
+from lvyue.core.db import refresh_statistics
 from lvyue.core.errors import ValidationError
 from lvyue.core.uow import UnitOfWork
 from lvyue.fulfillment.allocation import allocate, shortages
@@ -105,7 +107,8 @@ def _candidates(uow: UnitOfWork, after_id: int, limit: int) -> list[Any]:
         sa.select(*(ORDER.c[name] for name in REVIEW_COLUMNS))
         .where(
             ORDER.c.id > after_id,
-            ORDER.c.status.in_([S.PENDING_REVIEW.value, S.HELD.value]),
+            # Written out as the review-queue index's predicate, so both databases use it.
+            sa.text("orders_order.status IN ('pending_review', 'held')"),
             ~sa.exists(manual),
         )
         .order_by(ORDER.c.id)
@@ -136,6 +139,26 @@ def _resolve_unknown_lines(
             [{"lid": lid, "sid": sid} for lid, sid in found.items()],
         )
     return found
+
+
+# The tables the import and review batches query by key lists (see core.db.refresh_statistics).
+PIPELINE_TABLES = [
+    "orders_order",
+    "orders_order_line",
+    "orders_order_hold",
+    "orders_sku_mapping",
+    "customers_customer",
+    "customers_identity",
+    "channels_raw_order",
+    "inventory_stock_level",
+    "inventory_stock_move",
+]
+
+
+def keep_statistics_fresh(engine: Engine) -> None:
+    """Call between batches of a bulk run (never inside one): re-plans stay index-friendly
+    as the tables grow, whether or not autovacuum keeps up."""
+    refresh_statistics(engine, PIPELINE_TABLES)
 
 
 def process_orders(uow: UnitOfWork, *, after_id: int = 0, limit: int = 500) -> ProcessReport:
