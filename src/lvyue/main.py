@@ -12,6 +12,8 @@ from lvyue.core.db import engine_for
 from lvyue.core.errors import LvyueError, NotFound
 from lvyue.inventory.api import router as stock
 from lvyue.orders.api import router as orders
+from lvyue.webhooks.api import events_router
+from lvyue.webhooks.api import router as outgoing_webhooks
 
 
 def create_app(database_url: str | None = None) -> FastAPI:
@@ -22,6 +24,8 @@ def create_app(database_url: str | None = None) -> FastAPI:
     app.include_router(auth)
     app.include_router(orders)
     app.include_router(stock)
+    app.include_router(outgoing_webhooks)
+    app.include_router(events_router)
 
     @app.exception_handler(LvyueError)
     def _lvyue_error(_: Request, exc: LvyueError) -> JSONResponse:

@@ -17,6 +17,7 @@ from lvyue.core.errors import NotFound, ValidationError
 from lvyue.core.uow import UnitOfWork
 from lvyue.inventory import service as inventory
 from lvyue.inventory.models import Warehouse
+from lvyue.orders.events import OrderStatusChanged, StatusChange
 from lvyue.orders.lifecycle import ORDER_LIFECYCLE, OrderStatus
 from lvyue.orders.models import Order, OrderHistory, OrderHold, OrderLine, Shop, SkuMapping
 
@@ -109,8 +110,8 @@ class Change:
 
 def _transition(uow: UnitOfWork, changes: Sequence[Change], ts: datetime, **values: Any) -> None:
     """Apply status changes in bulk: check each against the lifecycle, update conditionally on
-    the old status (a concurrent change makes the batch fail rather than be overwritten) and
-    write one history row each."""
+    the old status (a concurrent change makes the batch fail rather than be overwritten),
+    write one history row each and publish one ``OrderStatusChanged`` for the batch."""
     if not changes:
         return
     for c in changes:
@@ -143,6 +144,15 @@ def _transition(uow: UnitOfWork, changes: Sequence[Change], ts: datetime, **valu
             for c in changes
             for old, new, reason in c.hops()
         ],
+    )
+    uow.publish(
+        OrderStatusChanged(
+            tuple(
+                StatusChange(c.order_id, c.old.value if c.old else None, c.new.value, c.reason)
+                for c in changes
+            ),
+            ts,
+        )
     )
 
 
