@@ -108,8 +108,15 @@ def test_a_500_is_retried_with_back_off_then_delivered(uow, engine, world, recei
 
 @pytest.mark.parametrize(
     ("status", "outcome"),
-    [(410, "failed"), (404, "failed"), (400, "failed"), (301, "failed")]
-    + [(408, "pending"), (429, "pending"), (503, "pending")],
+    [
+        (410, "failed"),
+        (404, "failed"),
+        (400, "failed"),
+        (301, "failed"),
+        (408, "pending"),
+        (429, "pending"),
+        (503, "pending"),
+    ],
 )
 def test_4xx_is_permanent_except_408_and_429(uow, engine, world, receiver, status, outcome):
     fake, _ = receiver
