@@ -101,12 +101,11 @@ def webhook_deliveries(
     if json_out:
         print_json(rows)
         return
-    table = Table("at", "webhook", "event", "type", "attempt", "status", "ms", "error")
+    table = Table("at", "webhook", "event", "attempt", "status", "ms", "error")
     for r in rows:
         table.add_row(
             r["at"].isoformat(timespec="seconds"),
             str(r["subscription_id"]),
-            r["event_id"],
             r["event_type"],
             str(r["attempt"]),
             str(r["status_code"] or "-"),
