@@ -18,6 +18,7 @@ from lvyue.accounts.roles import Role, permissions_of
 from lvyue.main import create_app
 from lvyue.orders import queries
 from lvyue.orders import service as orders
+from lvyue.webhooks import service as webhooks
 from tests.factories import canonical, import_dicts, process_all, setup_world
 
 PASSWORD = "correct horse 9"
@@ -50,7 +51,14 @@ ROUTES: list[tuple[str, str, str | None]] = [
     ("GET", "/api/v1/carriers", "logistics.read"),
     ("GET", "/api/v1/carriers/rates/quote", "logistics.read"),
     ("POST", "/api/v1/carriers", "logistics.write"),
+    ("GET", "/api/v1/webhooks", "settings.write"),
+    ("POST", "/api/v1/webhooks", "settings.write"),
+    ("POST", "/api/v1/webhooks/{subscription_id}/disable", "settings.write"),
+    ("GET", "/api/v1/webhooks/{subscription_id}/deliveries", "settings.write"),
+    # A stream: any user with orders.read or stock.read (every role has one), scoped inside.
+    ("GET", "/api/v1/events", None),
 ]
+STREAMS = {"/api/v1/events"}
 
 RULE = {
     "name": "大额订单人工复核",
@@ -89,6 +97,9 @@ REQUESTS: dict[tuple[str, str], Callable[[int, int, Any], dict[str, Any]]] = {
         "params": {"origin": "浙江", "dest": "广东", "weight_g": 500}
     },
     ("POST", "/api/v1/carriers"): lambda n, oid, uow: {"json": {"code": f"C{n}", "name": "矩阵"}},
+    ("POST", "/api/v1/webhooks"): lambda n, oid, uow: {
+        "json": {"url": "http://127.0.0.1:9/hook", "events": ["order.shipped"]}
+    },
 }
 
 
@@ -157,7 +168,17 @@ def test_authorisation_matrix(api, uow):
                 permission is None or permission in permissions_of(role)
             )
             oid = held_order(uow, n) if allowed and "{order_id}" in path else 1
-            url = path.replace("{order_id}", str(oid)).replace("{code}", "A")
+            sid = 1
+            if allowed and "{subscription_id}" in path:
+                with uow() as u:
+                    sid = webhooks.add_subscription(
+                        u, url="http://127.0.0.1:9/hook", events=["stock.low"]
+                    ).id
+            url = (
+                path.replace("{order_id}", str(oid))
+                .replace("{code}", "A")
+                .replace("{subscription_id}", str(sid))
+            )
             build = REQUESTS.get((method, path))
             kwargs = (
                 build(n, oid, uow)
@@ -169,14 +190,20 @@ def test_authorisation_matrix(api, uow):
             if role is not None and role not in tokens:
                 tokens[role] = login(api, f"u-{role.value}")
             headers = tokens[role] if role else {}
-            r = api.request(method, url, headers=headers, **kwargs)
+            if path in STREAMS:  # the head says it all; the body of a 200 never ends
+                with api.stream(method, url, headers=headers) as r:
+                    if r.status_code != 200:
+                        r.read()
+            else:
+                r = api.request(method, url, headers=headers, **kwargs)
             if role is None:
                 expected = 401
             elif allowed:
                 expected = 200
             else:
                 expected = 403
-            assert r.status_code == expected, (method, path, role, r.status_code, r.text)
+            got = 200 if expected == 200 and r.status_code in (200, 201) else r.status_code
+            assert got == expected, (method, path, role, r.status_code, r.text)
             if expected != 200:
                 assert set(r.json()) == {"code", "message", "details"}
             if path.endswith("/logout") and role in tokens:

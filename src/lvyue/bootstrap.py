@@ -24,6 +24,8 @@ from lvyue.customers import models as _customers  # noqa: F401
 from lvyue.inventory import models as _inventory  # noqa: F401
 from lvyue.logistics import models as _logistics  # noqa: F401
 from lvyue.orders import models as _orders  # noqa: F401
+from lvyue.webhooks import handlers as webhook_handlers
+from lvyue.webhooks import models as _webhooks  # noqa: F401
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -69,6 +71,7 @@ def head_revision() -> str | None:
 def wire() -> None:
     """Subscribe every capability's event handlers (idempotent)."""
     channel_handlers.register()
+    webhook_handlers.register()
 
 
 wire()

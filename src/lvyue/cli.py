@@ -27,6 +27,7 @@ from lvyue.logistics.cli import carrier_app, rates_app
 from lvyue.main import create_app
 from lvyue.orders.cli import app as orders_app
 from lvyue.orders.cli import customer_app, rules_app, sku_app
+from lvyue.webhooks.cli import events_app, webhook_app
 
 app = typer.Typer(
     help="lvyue 履约: 多渠道订单与仓储管理 / multi-channel order and warehouse management",
@@ -48,6 +49,8 @@ app.add_typer(user_app, name="user")
 app.add_typer(apikey_app, name="apikey")
 app.add_typer(audit_app, name="audit")
 app.add_typer(channels_app, name="channels")
+app.add_typer(webhook_app, name="webhook")
+app.add_typer(events_app, name="events")
 
 app.command("demo")(demo_command)
 

@@ -29,6 +29,9 @@ class Settings(BaseSettings):
     oversell_policy: str = "wait"
     # Split an order across warehouses when no single one can ship it (several parcels).
     allow_split: bool = False
+    # Low-stock alert (stock.low) when available stock of a SKU in a warehouse falls to or below
+    # this; a level's own low_stock_threshold wins. None: only levels with their own threshold.
+    low_stock_threshold: int | None = None
 
 
 @lru_cache(maxsize=1)

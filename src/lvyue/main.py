@@ -16,6 +16,8 @@ from lvyue.inventory.api import warehouses_router as warehouses
 from lvyue.logistics.api import router as carriers
 from lvyue.orders.api import router as orders
 from lvyue.orders.rules_api import router as rules
+from lvyue.webhooks.api import events_router
+from lvyue.webhooks.api import router as outgoing_webhooks
 
 
 def create_app(database_url: str | None = None) -> FastAPI:
@@ -24,7 +26,18 @@ def create_app(database_url: str | None = None) -> FastAPI:
     app = FastAPI(title="lvyue 履约", version=__version__, responses=ERROR_RESPONSES)
     app.state.engine = engine_for(url)
     app.include_router(webhooks)
-    for router in (auth, orders, rules, stock, warehouses, catalog, shops, carriers):
+    for router in (
+        auth,
+        orders,
+        rules,
+        stock,
+        warehouses,
+        catalog,
+        shops,
+        carriers,
+        outgoing_webhooks,
+        events_router,
+    ):
         app.include_router(router)
     install_error_handlers(app)
 

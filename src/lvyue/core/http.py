@@ -7,17 +7,21 @@ documents that body for every error status so clients and schema checkers can re
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import pydantic
 import sqlalchemy as sa
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Path, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from lvyue.core.errors import LvyueError, NotFound
+
+BIGINT_MAX = 2**63 - 1
+# A database id in a URL: anything else is the caller's mistake (422), not a driver overflow.
+PathId = Annotated[int, Path(ge=1, le=BIGINT_MAX)]
 
 
 class ErrorBody(pydantic.BaseModel):

@@ -1,4 +1,4 @@
-"""Tables of the shared kernel: the outbox."""
+"""Tables of the shared kernel: the outbox and the event log."""
 
 from __future__ import annotations
 
@@ -33,3 +33,28 @@ class OutboxMessage(Base):
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     __table_args__ = (sa.Index("ix_core_outbox_due", "status", "next_attempt_at"),)
+
+
+class EventLogEntry(Base):
+    """A compact, append-only record of what happened, written in the transaction that made it
+    happen, so that every server process can stream it live (DESIGN §7): readers poll by id.
+
+    AUTOINCREMENT on SQLite: ids are never reused, even after pruning every row, so a reader's
+    position (an SSE ``Last-Event-ID``) always stays meaningful.
+    """
+
+    __tablename__ = "core_event_log"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    # The public id of the event, the same one a webhook delivery carries.
+    event_id: Mapped[str] = mapped_column(sa.String(40))
+    type: Mapped[str] = mapped_column(sa.String(40))
+    # Codes, not ids, because readers filter by the user's shop and warehouse codes.
+    shop: Mapped[str | None] = mapped_column(sa.String(32))
+    warehouse: Mapped[str | None] = mapped_column(sa.String(32))
+    order_id: Mapped[int | None] = mapped_column(sa.BigInteger)
+    sku: Mapped[str | None] = mapped_column(sa.String(64))
+    payload: Mapped[dict[str, Any]] = mapped_column(sa.JSON)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=now, index=True)
+
+    __table_args__ = ({"sqlite_autoincrement": True},)

@@ -8,7 +8,7 @@ again later (at least once); handlers make the remote call idempotent where the 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -32,20 +32,32 @@ class PermanentFailure(Exception):
 
 
 def enqueue(uow: UnitOfWork, topic: str, dedup_key: str, payload: dict[str, Any]) -> None:
+    enqueue_many(uow, topic, [(dedup_key, payload)])
+
+
+def enqueue_many(
+    uow: UnitOfWork, topic: str, messages: Sequence[tuple[str, dict[str, Any]]]
+) -> None:
+    """Enqueue (dedup key, payload) pairs with one statement; a key already queued is skipped."""
+    if not messages:
+        return
     insert = postgresql.insert if uow.is_postgres else sqlite.insert
+    ts = now()
     uow.conn.execute(
-        insert(OUTBOX)
-        .values(
-            topic=topic,
-            dedup_key=dedup_key[:200],
-            payload=payload,
-            status="pending",
-            attempts=0,
-            next_attempt_at=now(),
-            last_error="",
-            created_at=now(),
-        )
-        .on_conflict_do_nothing(index_elements=["dedup_key"])
+        insert(OUTBOX).on_conflict_do_nothing(index_elements=["dedup_key"]),
+        [
+            {
+                "topic": topic,
+                "dedup_key": key[:200],
+                "payload": payload,
+                "status": "pending",
+                "attempts": 0,
+                "next_attempt_at": ts,
+                "last_error": "",
+                "created_at": ts,
+            }
+            for key, payload in messages
+        ],
     )
 
 

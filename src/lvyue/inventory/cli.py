@@ -74,6 +74,22 @@ def stock_adjust(
     )
 
 
+@stock_app.command("threshold")
+def stock_threshold(
+    sku: str,
+    warehouse: Annotated[str, typer.Option(help="warehouse code")],
+    qty: Annotated[
+        int | None, typer.Option(help="alert at or below this many available; omit to clear")
+    ] = None,
+    db: DbOption = None,
+) -> None:
+    """Set the low-stock threshold of a SKU in a warehouse (stock.low events and webhooks)."""
+    with open_uow(db) as uow:
+        service.set_low_stock_threshold(uow, sku_code=sku, warehouse_code=warehouse, threshold=qty)
+    shown = "cleared (LVYUE_LOW_STOCK_THRESHOLD applies)" if qty is None else f"set to {qty}"
+    console.print(f"{sku}@{warehouse}: low-stock threshold {shown}")
+
+
 @stock_app.command("show")
 def stock_show(
     sku: Annotated[str | None, typer.Argument()] = None,

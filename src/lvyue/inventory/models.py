@@ -36,6 +36,8 @@ class StockLevel(Base):
     warehouse_id: Mapped[int] = mapped_column(sa.ForeignKey("inventory_warehouse.id"), index=True)
     on_hand: Mapped[int] = mapped_column(default=0)
     reserved: Mapped[int] = mapped_column(default=0)
+    # Alert (stock.low) when available falls to or below this; None: the global setting.
+    low_stock_threshold: Mapped[int | None] = mapped_column()
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
 
     __table_args__ = (

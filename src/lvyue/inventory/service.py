@@ -12,16 +12,19 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from lvyue.catalog.models import Sku
+from lvyue.config import get_settings
 from lvyue.core.bulk import execute_many, insert_many
 from lvyue.core.clock import now
 from lvyue.core.db import table_of
 from lvyue.core.errors import InsufficientStock, NotFound, ValidationError
 from lvyue.core.uow import UnitOfWork
+from lvyue.inventory.events import LowLevel, StockLow
 from lvyue.inventory.ledger import MoveKind, deltas
 from lvyue.inventory.models import StockLevel, StockMove, Warehouse
 
@@ -176,6 +179,8 @@ def adjust_stock(
             created_at=now(),
         )
     )
+    after = updated.on_hand - updated.reserved
+    _alert_low(uow, {(sku_id, wh_id): (after - d_on_hand, after)}, now())
     return {"on_hand": updated.on_hand, "reserved": updated.reserved}
 
 
@@ -222,6 +227,7 @@ def reserve(uow: UnitOfWork, reservations: list[Reservation], *, reason: str = "
                 _move(uow, MoveKind.RESERVE, sku, wh, qty, req.doc_type, req.doc_id, reason, ts)
             )
     _apply_deltas(uow, {k: (0, q) for k, q in taken.items()}, ts)
+    _alert_low(uow, {k: (available[k], available[k] - q) for k, q in taken.items() if q}, ts)
     insert_many(uow.conn, MOVE, moves)
     return results
 
@@ -264,6 +270,49 @@ def _apply_deltas(
             expected=len(params),
             updated=updated,
         )
+
+
+def _alert_low(
+    uow: UnitOfWork, changes: Mapping[tuple[int, int], tuple[int, int]], ts: datetime
+) -> None:
+    """Publish ``StockLow`` for the levels whose available stock, (before, after) per (sku_id,
+    warehouse_id), fell from above their threshold to at or below it. Only crossings count,
+    so a level already low does not alert again on every sale. One query per batch."""
+    falling = {k: v for k, v in changes.items() if v[1] < v[0]}
+    if not falling:
+        return
+    own: dict[tuple[int, int], int] = {}
+    for chunk in _chunks(sorted({sku for sku, _ in falling}), 900):
+        rows = uow.conn.execute(
+            sa.select(LEVEL.c.sku_id, LEVEL.c.warehouse_id, LEVEL.c.low_stock_threshold).where(
+                LEVEL.c.sku_id.in_(chunk), LEVEL.c.low_stock_threshold.is_not(None)
+            )
+        )
+        own.update({(r[0], r[1]): int(r[2]) for r in rows})
+    default = get_settings().low_stock_threshold
+    low = []
+    for key, (before, after) in sorted(falling.items()):
+        threshold = own.get(key, default)
+        if threshold is not None and before > threshold >= after:
+            low.append(LowLevel(key[0], key[1], after, threshold))
+    if low:
+        uow.publish(StockLow(tuple(low), ts))
+
+
+def set_low_stock_threshold(
+    uow: UnitOfWork, *, sku_code: str, warehouse_code: str, threshold: int | None
+) -> None:
+    """Set (or with None clear) the level's own low-stock threshold."""
+    if threshold is not None and threshold < 0:
+        raise ValidationError("threshold", "must be 0 or more")
+    sku_id = _sku_id(uow, sku_code)
+    wh_id = _warehouse_id(uow, warehouse_code)
+    ensure_levels(uow, [(sku_id, wh_id)])
+    uow.conn.execute(
+        sa.update(LEVEL)
+        .where(LEVEL.c.sku_id == sku_id, LEVEL.c.warehouse_id == wh_id)
+        .values(low_stock_threshold=threshold)
+    )
 
 
 def outstanding(

@@ -11,17 +11,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from pydantic import AwareDatetime
 
 from lvyue.accounts.api import audit, require
 from lvyue.accounts.roles import Principal
 from lvyue.core.errors import NotFound
+from lvyue.core.http import PathId
 from lvyue.core.uow import UnitOfWork
 from lvyue.orders import queries, service
 from lvyue.orders.masking import mask_order
 from lvyue.orders.schemas import (
-    BIGINT_MAX,
     AddressFix,
     AddressResult,
     MergeRequest,
@@ -36,7 +36,6 @@ from lvyue.orders.schemas import (
 
 router = APIRouter(prefix="/api/v1/orders", tags=["orders"])
 
-PathId = Annotated[int, Path(ge=1, le=BIGINT_MAX)]
 Code = Annotated[str | None, Query(max_length=64)]
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from lvyue.core.events import Event
 
@@ -15,3 +16,20 @@ class OrderShipped(Event):
     carrier_code: str
     tracking_no: str
     channel_line_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class StatusChange:
+    order_id: int
+    old: str | None  # None: the order was just created
+    new: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class OrderStatusChanged(Event):
+    """Orders changed status. Bulk paths change many orders in one statement and publish one
+    event for all of them, so that handlers can react set-based."""
+
+    changes: tuple[StatusChange, ...]
+    at: datetime

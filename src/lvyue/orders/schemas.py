@@ -9,6 +9,8 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from lvyue.core.http import BIGINT_MAX
+
 
 class LineSummary(BaseModel):
     sku: str
@@ -100,7 +102,6 @@ class OrderDetail(OrderSummary):
 # --------------------------------------------------------------------------- input
 
 
-BIGINT_MAX = 2**63 - 1
 OrderId = Annotated[int, Field(ge=1, le=BIGINT_MAX)]
 
 

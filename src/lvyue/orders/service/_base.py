@@ -19,6 +19,7 @@ from lvyue.core.errors import NotFound, ValidationError
 from lvyue.core.uow import UnitOfWork
 from lvyue.inventory import service as inventory
 from lvyue.inventory.models import Warehouse
+from lvyue.orders.events import OrderStatusChanged, StatusChange
 from lvyue.orders.lifecycle import ORDER_LIFECYCLE, OrderStatus
 from lvyue.orders.models import Order, OrderHistory, OrderHold, OrderLine, Shop, SkuMapping
 
@@ -111,8 +112,8 @@ class Change:
 
 def _transition(uow: UnitOfWork, changes: Sequence[Change], ts: datetime, **values: Any) -> None:
     """Apply status changes in bulk: check each against the lifecycle, update conditionally on
-    the old status (a concurrent change makes the batch fail rather than be overwritten) and
-    write one history row each."""
+    the old status (a concurrent change makes the batch fail rather than be overwritten),
+    write one history row each and publish one ``OrderStatusChanged`` for the batch."""
     if not changes:
         return
     for c in changes:
@@ -130,6 +131,7 @@ def _transition(uow: UnitOfWork, changes: Sequence[Change], ts: datetime, **valu
         _update_orders(uow, _status_update(extra), rows)
     hops = [(c.order_id, old, new, why) for c in changes for old, new, why in c.hops()]
     _history(uow, hops, ts)
+    _announce(uow, [(c.order_id, c.old, c.new, c.reason) for c in changes], ts)
 
 
 @cache
@@ -175,6 +177,24 @@ def _history(
             for oid, old, new, reason in hops
         ],
     )
+
+
+def _announce(
+    uow: UnitOfWork,
+    changes: Sequence[tuple[int, OrderStatus | None, OrderStatus, str]],
+    ts: datetime,
+) -> None:
+    """One ``OrderStatusChanged`` for a batch of changes (first status to last)."""
+    if changes:
+        uow.publish(
+            OrderStatusChanged(
+                tuple(
+                    StatusChange(oid, old.value if old else None, new.value, reason)
+                    for oid, old, new, reason in changes
+                ),
+                ts,
+            )
+        )
 
 
 class ConcurrentChange(ValidationError):

@@ -31,6 +31,7 @@ from lvyue.orders.service._base import (
     LINE,
     ORDER,
     S,
+    _announce,
     _history,
     _set_holds,
     _update_orders,
@@ -362,6 +363,7 @@ def _write_outcomes(
     placed: list[dict[str, Any]] = []
     others: list[dict[str, Any]] = []
     hops: list[tuple[int, S | None, S, str]] = []
+    changes: list[tuple[int, S | None, S, str]] = []
     for o in orders:
         oid, old = o.id, S(o.status)
         tags = list(o.tags or [])
@@ -377,6 +379,7 @@ def _write_outcomes(
             ORDER_LIFECYCLE.check(S.APPROVED, S.ALLOCATED)
             hops.append((oid, old, S.APPROVED, "自动审核通过"))
             hops.append((oid, S.APPROVED, S.ALLOCATED, f"分仓并锁定库存: {why[oid]}"))
+            changes.append((oid, old, S.ALLOCATED, hops[-1][3]))
             q = carriers.get(oid)
             row.update(
                 new=S.ALLOCATED.value,
@@ -393,6 +396,7 @@ def _write_outcomes(
         if new is not old:
             ORDER_LIFECYCLE.check(old, new)
             hops.append((oid, old, new, "挂起: " + ", ".join(holds[oid])))
+            changes.append(hops[-1])
         row.update(new=new.value, steps=steps[oid], mg=None)
         others.append(row)
     _update_orders(uow, _OUTCOME, placed)
@@ -410,6 +414,7 @@ def _write_outcomes(
             .values(reserved=LINE.c.quantity)
         )
     _set_holds(uow, {oid: ({} if oid in allocated else h) for oid, h in holds.items()}, ts)
+    _announce(uow, changes, ts)  # after the holds: order.held notices carry them
 
 
 def _place(

@@ -1,0 +1,170 @@
+"""Reactions to order and stock facts: turn them into notices, set-based (one read of the
+orders involved per event, however many orders a batch changed)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import sqlalchemy as sa
+
+from lvyue.catalog.models import Sku
+from lvyue.core.clock import now
+from lvyue.core.db import table_of
+from lvyue.core.events import subscribe
+from lvyue.core.uow import UnitOfWork
+from lvyue.inventory.events import StockLow
+from lvyue.inventory.models import Warehouse
+from lvyue.orders.events import OrderShipped, OrderStatusChanged
+from lvyue.orders.lifecycle import OrderStatus
+from lvyue.orders.models import Order, OrderHold, Shop
+from lvyue.webhooks import service
+from lvyue.webhooks.notices import (
+    ORDER_HELD,
+    ORDER_SHIPPED,
+    ORDER_STATUS_CHANGED,
+    STOCK_LOW,
+    Notice,
+    new_id,
+)
+
+ORDER = table_of(Order)
+SHOP = table_of(Shop)
+HOLD = table_of(OrderHold)
+WAREHOUSE = table_of(Warehouse)
+SKU = table_of(Sku)
+IN_CHUNK = 900
+
+
+def _orders(uow: UnitOfWork, ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+    """Order reference (id, external id, shop and warehouse codes) per order id."""
+    found: dict[int, dict[str, Any]] = {}
+    for i in range(0, len(ids), IN_CHUNK):
+        rows = uow.conn.execute(
+            sa.select(
+                ORDER.c.id,
+                ORDER.c.external_id,
+                SHOP.c.code.label("shop"),
+                WAREHOUSE.c.code.label("warehouse"),
+            )
+            .select_from(
+                ORDER.join(SHOP, SHOP.c.id == ORDER.c.shop_id).outerjoin(
+                    WAREHOUSE, WAREHOUSE.c.id == ORDER.c.warehouse_id
+                )
+            )
+            .where(ORDER.c.id.in_(ids[i : i + IN_CHUNK]))
+        )
+        found.update(
+            {
+                r.id: {
+                    "order_id": r.id,
+                    "external_id": r.external_id,
+                    "shop": r.shop,
+                    "warehouse": r.warehouse,
+                }
+                for r in rows
+            }
+        )
+    return found
+
+
+def _holds(uow: UnitOfWork, ids: Sequence[int]) -> dict[int, list[dict[str, str]]]:
+    found: dict[int, list[dict[str, str]]] = {}
+    for i in range(0, len(ids), IN_CHUNK):
+        rows = uow.conn.execute(
+            sa.select(HOLD.c.order_id, HOLD.c.code, HOLD.c.detail)
+            .where(HOLD.c.order_id.in_(ids[i : i + IN_CHUNK]))
+            .order_by(HOLD.c.order_id, HOLD.c.code)
+        )
+        for r in rows:
+            found.setdefault(r.order_id, []).append({"code": r.code, "detail": r.detail})
+    return found
+
+
+def _order_notice(type_: str, ref: dict[str, Any], at: Any, **data: Any) -> Notice:
+    return Notice(
+        new_id(),
+        type_,
+        at,
+        {**ref, **data},
+        shop=ref["shop"],
+        warehouse=ref["warehouse"],
+        order_id=ref["order_id"],
+    )
+
+
+def on_status_changed(uow: UnitOfWork, event: OrderStatusChanged) -> None:
+    refs = _orders(uow, sorted({c.order_id for c in event.changes}))
+    held = sorted({c.order_id for c in event.changes if c.new == OrderStatus.HELD})
+    holds = _holds(uow, held) if held else {}
+    notices = []
+    for c in event.changes:
+        ref = refs[c.order_id]
+        notices.append(
+            _order_notice(
+                ORDER_STATUS_CHANGED, ref, event.at, **{"from": c.old, "to": c.new}, reason=c.reason
+            )
+        )
+        if c.new == OrderStatus.HELD:
+            notices.append(
+                _order_notice(
+                    ORDER_HELD, ref, event.at, reason=c.reason, holds=holds.get(c.order_id, [])
+                )
+            )
+    service.publish(uow, notices)
+
+
+def on_order_shipped(uow: UnitOfWork, event: OrderShipped) -> None:
+    ref = _orders(uow, [event.order_id])[event.order_id]
+    notice = _order_notice(
+        ORDER_SHIPPED,
+        ref,
+        now(),
+        carrier_code=event.carrier_code,
+        tracking_no=event.tracking_no,
+    )
+    service.publish(uow, [notice])
+
+
+def _codes(uow: UnitOfWork, table: sa.Table, ids: set[int]) -> dict[int, str]:
+    wanted = sorted(ids)
+    found: dict[int, str] = {}
+    for i in range(0, len(wanted), IN_CHUNK):
+        chunk = wanted[i : i + IN_CHUNK]
+        found.update(
+            {
+                r[0]: r[1]
+                for r in uow.conn.execute(
+                    sa.select(table.c.id, table.c.code).where(table.c.id.in_(chunk))
+                )
+            }
+        )
+    return found
+
+
+def on_stock_low(uow: UnitOfWork, event: StockLow) -> None:
+    skus = _codes(uow, SKU, {lv.sku_id for lv in event.levels})
+    warehouses = _codes(uow, WAREHOUSE, {lv.warehouse_id for lv in event.levels})
+    notices = [
+        Notice(
+            new_id(),
+            STOCK_LOW,
+            event.at,
+            {
+                "sku": skus[lv.sku_id],
+                "warehouse": warehouses[lv.warehouse_id],
+                "available": lv.available,
+                "threshold": lv.threshold,
+            },
+            warehouse=warehouses[lv.warehouse_id],
+            sku=skus[lv.sku_id],
+        )
+        for lv in event.levels
+    ]
+    service.publish(uow, notices)
+
+
+def register() -> None:
+    subscribe(OrderStatusChanged, on_status_changed)
+    subscribe(OrderShipped, on_order_shipped)
+    subscribe(StockLow, on_stock_low)
