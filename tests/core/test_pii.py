@@ -15,7 +15,6 @@ from lvyue import bootstrap
 from lvyue.accounts import service as accounts
 from lvyue.channels import service as channels
 from lvyue.channels.adapters.base import RawOrder
-from lvyue.orders import service as orders_service
 from lvyue.cli import main
 from lvyue.config import get_settings
 from lvyue.core import crypto
@@ -29,6 +28,7 @@ from lvyue.core.crypto import (
 )
 from lvyue.core.errors import LvyueError
 from lvyue.orders import queries
+from lvyue.orders import service as orders_service
 from tests.factories import canonical, import_dicts, setup_world
 
 KEY_A = "key-a-0123456789abcdef0123456789abcdef"
@@ -120,6 +120,10 @@ def test_encrypted_columns_cannot_be_compared_in_sql():
         _ = order.c.receiver_phone == "13812345678"
     with pytest.raises(TypeError):
         order.c.receiver_name.in_(["张三"])
+    with pytest.raises(TypeError, match="encrypted"):
+        _ = order.c.receiver_name == order.c.buyer_nick
+    with pytest.raises(TypeError):
+        order.c.addr_detail.desc()
     assert order.c.receiver_name.is_(None) is not None  # NULL tests stay possible
     assert (order.c.receiver_address == "") is not None
 

@@ -33,7 +33,9 @@ class EncryptedText(sa.types.TypeDecorator[str]):
 
     class comparator_factory(sa.types.TypeDecorator.Comparator[str]):
         def operate(self, op: Any, *other: Any, **kwargs: Any) -> Any:
-            if op in _NULL_TESTS and all(o is None or o == "" for o in other):
+            if op in _NULL_TESTS and all(
+                o is None or (isinstance(o, str) and not o) for o in other
+            ):
                 return super().operate(op, *other, **kwargs)
             raise TypeError(
                 f"{self.expr} is encrypted: SQL cannot compare or sort it; "

@@ -81,13 +81,6 @@ def get_order(
     return _detail(request, principal, order_id)
 
 
-def _reveal(request: Request, principal: Principal, order_id: int) -> dict[str, Any]:
-    _detail(request, principal, order_id, answer=False)  # existence and scope first
-    ip, agent = client_address(request)
-    with UnitOfWork(request.app.state.engine, actor=principal.actor) as uow:
-        return service.reveal_receiver(uow, order_id, via="reveal", ip=ip, user_agent=agent)
-
-
 @router.post("/{order_id}/reveal")
 def reveal(
     request: Request,
@@ -95,7 +88,10 @@ def reveal(
     principal: Annotated[Principal, Depends(require("pii.view"))],
 ) -> dict[str, Any]:
     """The receiver's name, phone and address in plain text; audited (who, when, from where)."""
-    return _reveal(request, principal, order_id)
+    _detail(request, principal, order_id, answer=False)  # existence and scope first
+    ip, agent = client_address(request)
+    with UnitOfWork(request.app.state.engine, actor=principal.actor) as uow:
+        return service.reveal_receiver(uow, order_id, via="reveal", ip=ip, user_agent=agent)
 
 
 class Note(BaseModel):
