@@ -6,7 +6,9 @@ when the app has a route the table does not know, so no route can be forgotten.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -38,6 +40,7 @@ ROUTES: list[tuple[str, str, str | None]] = [
     ("GET", "/api/v1/rules", "orders.read"),
     ("PUT", "/api/v1/rules", "rules.write"),
     ("POST", "/api/v1/rules/dry-run", "rules.write"),
+    ("POST", "/api/v1/orders/{order_id}/reveal", "pii.view"),
     ("GET", "/api/v1/stock", "stock.read"),
     ("GET", "/api/v1/stock/ledger", "stock.read"),
     ("POST", "/api/v1/stock/adjust", "stock.adjust"),
@@ -214,7 +217,7 @@ def test_masking_scoping_and_errors(api, uow):
     oid = held_order(uow, 1)
     warehouse = api.get(f"/api/v1/orders/{oid}", headers=login(api, "u-warehouse")).json()
     assert warehouse["receiver_name"] == "张*" and warehouse["receiver_phone"] == "138****0001"
-    assert warehouse["receiver_address"] == "******" and warehouse["pii_masked"]
+    assert warehouse["receiver_address"] == "****" and warehouse["pii_masked"]
     ops = api.get(f"/api/v1/orders/{oid}", headers=login(api, "u-operations")).json()
     assert ops["receiver_phone"] == "13800000001"
     # A user scoped to HZ sees orders not yet in any warehouse or in HZ, and only HZ stock.
@@ -238,3 +241,74 @@ def test_masking_scoping_and_errors(api, uow):
     assert api.get("/api/v1/orders?limit=0", headers=login(api, "u-admin")).status_code == 422
     missing = api.get("/api/v1/orders/999999", headers=login(api, "u-admin"))
     assert missing.status_code == 404 and missing.json()["code"] == "unknown_order"
+
+
+def _audit(uow, action: str) -> list[Any]:
+    audit = accounts.AUDIT
+    with uow(readonly=True) as u:
+        return list(
+            u.conn.execute(sa.select(audit).where(audit.c.action == action).order_by(audit.c.id))
+        )
+
+
+def test_personal_data_masked_without_pii_view_and_every_reveal_audited(api, uow):
+    oid = held_order(uow, 7)
+    wh = login(api, "u-warehouse")
+    masked = api.get(f"/api/v1/orders/{oid}", headers=wh).json()
+    assert (masked["receiver_name"], masked["receiver_phone"]) == ("张*", "138****0007")
+    assert masked["addr_detail"] == "****" and masked["receiver_address"] == "****"
+    assert (masked["addr_province"], masked["addr_city"], masked["addr_district"]) == (
+        "浙江省",
+        "杭州市",
+        "西湖区",
+    )
+    assert "receiver_phone_hash" not in masked and "余杭塘路" not in json_text(masked)
+    refused = api.post(f"/api/v1/orders/{oid}/reveal", headers=wh)
+    assert refused.status_code == 403 and refused.json()["code"] == "forbidden"
+    assert api.get("/api/v1/orders?phone=13800000007", headers=wh).status_code == 403
+    assert _audit(uow, "pii.reveal") == []
+
+    ops = login(api, "u-operations")
+    before = datetime.now(UTC)
+    r = api.post(f"/api/v1/orders/{oid}/reveal", headers=ops)
+    assert r.status_code == 200, r.text
+    plain = r.json()
+    assert (plain["order_id"], plain["receiver_name"], plain["receiver_phone"]) == (
+        oid,
+        "张三",
+        "13800000007",
+    )
+    assert plain["addr_detail"] == "余杭塘路866号" and plain["addr_province"] == "浙江省"
+    [row] = _audit(uow, "pii.reveal")
+    assert (row.actor, row.target_type, row.target, row.ip) == (
+        "u-operations",
+        "order",
+        str(oid),
+        "testclient",
+    )
+    assert before - timedelta(seconds=1) <= row.at <= datetime.now(UTC)
+    # The detail view in plain text is a reveal too.
+    assert api.get(f"/api/v1/orders/{oid}", headers=ops).json()["receiver_phone"] == "13800000007"
+    assert [r.details for r in _audit(uow, "pii.reveal")][-1] in (
+        {"via": "detail"},
+        '{"via": "detail"}',
+    )
+    found = api.get("/api/v1/orders?phone=+86 138 0000 0007", headers=ops).json()
+    assert [o["id"] for o in found["items"]] == [oid]
+
+    # Out of the user's scope: not found, and nothing revealed or audited.
+    gz = held_order(uow, 8)
+    with uow() as u:
+        u.conn.execute(
+            sa.text(
+                "UPDATE orders_order SET warehouse_id = "
+                "(SELECT id FROM inventory_warehouse WHERE code = 'GZ') WHERE id = :i"
+            ),
+            {"i": gz},
+        )
+    missing = api.post(f"/api/v1/orders/{gz}/reveal", headers=login(api, "hz-only"))
+    assert missing.status_code == 404 and len(_audit(uow, "pii.reveal")) == 2
+
+
+def json_text(data: Any) -> str:
+    return json.dumps(data, ensure_ascii=False, default=str)

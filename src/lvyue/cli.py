@@ -12,14 +12,16 @@ import typer
 import uvicorn
 
 from lvyue import bootstrap
+from lvyue.accounts import service as accounts
 from lvyue.accounts.cli import apikey_app, audit_app, user_app
 from lvyue.catalog.cli import app as catalog_app
 from lvyue.channels.cli import app as channels_app
 from lvyue.channels.cli import shop_app
 from lvyue.core import cli as core_cli
-from lvyue.core.cli import DbOption, console, err_console, resolve_url
+from lvyue.core.cli import DbOption, console, err_console, open_uow, resolve_url
 from lvyue.core.db import engine_for
-from lvyue.core.errors import LvyueError
+from lvyue.core.errors import LvyueError, ValidationError
+from lvyue.core.pii import rotate_keys
 from lvyue.demo import demo_command
 from lvyue.geo.cli import app as address_app
 from lvyue.inventory.cli import stock_app, warehouse_app
@@ -53,6 +55,34 @@ app.add_typer(webhook_app, name="webhook")
 app.add_typer(events_app, name="events")
 
 app.command("demo")(demo_command)
+
+pii_app = typer.Typer(help="个人信息加密 / personal data encryption", no_args_is_help=True)
+app.add_typer(pii_app, name="pii")
+
+
+@pii_app.command("rotate")
+def pii_rotate(
+    batch: Annotated[int, typer.Option(help="rows per transaction")] = 500,
+    db: DbOption = None,
+) -> None:
+    """Re-encrypt personal data and stored secrets with LVYUE_SECRET_KEY and recompute the
+    phone hashes; run after moving the old key to LVYUE_OLD_SECRET_KEYS, then drop it there.
+    One transaction per batch: safe to interrupt and run again."""
+    if batch < 1:
+        raise ValidationError("batch", "must be at least 1")
+    url = resolve_url(db)
+    ensure_schema(url)
+
+    def progress(table: str, examined: int, rewritten: int) -> None:
+        console.print(f"  {table}: {examined} rows examined, {rewritten} rewritten", markup=False)
+
+    report = rotate_keys(
+        engine_for(url), bootstrap.metadata.sorted_tables, batch_size=batch, progress=progress
+    )
+    with open_uow(url, actor="cli:pii-rotate") as uow:
+        accounts.record(uow, action="pii.rotate", details={"rewritten": report.rewritten})
+    total = sum(report.rewritten.values())
+    console.print(f"key rotation done: {total} rows rewritten in {len(report.rewritten)} tables")
 
 
 def ensure_schema(url: str) -> None:

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from lvyue.core.clock import now
 from lvyue.core.db import Base, BigId, UTCDateTime
+from lvyue.core.pii import ENCRYPTED
 
 
 class User(Base):
@@ -56,7 +57,7 @@ class ApiKey(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(sa.String(100))
     app_key: Mapped[str] = mapped_column(sa.String(64), unique=True)
-    secret_encrypted: Mapped[str] = mapped_column(sa.Text)
+    secret_encrypted: Mapped[str] = mapped_column(sa.Text, info={ENCRYPTED: "fernet"})
     role: Mapped[str] = mapped_column(sa.String(32))
     warehouse_codes: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
     shop_codes: Mapped[list[str]] = mapped_column(sa.JSON, default=list)

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from lvyue.core.clock import now
 from lvyue.core.db import Base, BigId, UTCDateTime
+from lvyue.core.pii import ENCRYPTED, EncryptedText
 
 
 class ShopConnection(Base):
@@ -20,7 +21,7 @@ class ShopConnection(Base):
     shop_id: Mapped[int] = mapped_column(sa.ForeignKey("orders_shop.id"), primary_key=True)
     base_url: Mapped[str] = mapped_column(sa.String(300), default="")
     # JSON of app_key / app_secret / token, encrypted with the instance key; never printed.
-    secrets: Mapped[str] = mapped_column(sa.Text, default="")
+    secrets: Mapped[str] = mapped_column(sa.Text, default="", info={ENCRYPTED: "fernet"})
     # High-water mark of the last complete pull; the next pull starts a little before it.
     cursor_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_sync_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -39,12 +40,14 @@ class RawOrderRecord(Base):
     shop_id: Mapped[int] = mapped_column(sa.ForeignKey("orders_shop.id"))
     external_id: Mapped[str] = mapped_column(sa.String(64))
     platform_updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    payload: Mapped[str] = mapped_column(sa.Text)
+    # The buyer's name, phone and address are in it: encrypted as a whole (ADR 0006).
+    payload: Mapped[str] = mapped_column(EncryptedText())
     payload_hash: Mapped[str] = mapped_column(sa.String(64))
     source: Mapped[str] = mapped_column(sa.String(16))  # pull | webhook | file
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
     status: Mapped[str] = mapped_column(sa.String(16), default="pending")  # pending|imported|error
-    error: Mapped[str] = mapped_column(sa.Text, default="")
+    # Parse errors may quote the payload's values: encrypted too.
+    error: Mapped[str] = mapped_column(EncryptedText(), default="")
 
     __table_args__ = (
         sa.UniqueConstraint("shop_id", "external_id", "payload_hash"),

@@ -98,7 +98,8 @@ class UTCDateTime(sa.types.TypeDecorator[datetime]):
 
 
 def _json_dumps(value: Any) -> str:
-    return orjson.dumps(value).decode("utf-8")
+    # Non-string keys become strings, as json.dumps makes them.
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode("utf-8")
 
 
 def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:

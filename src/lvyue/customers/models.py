@@ -10,13 +10,15 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from lvyue.core.clock import now
 from lvyue.core.db import Base, Money, UTCDateTime
+from lvyue.core.pii import PHONE_INDEX_OF, EncryptedText
 
 
 class Customer(Base):
     __tablename__ = "customers_customer"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    display_name: Mapped[str] = mapped_column(sa.String(100), default="")
+    # The buyer's nickname on the platform of the first order: personal, encrypted.
+    display_name: Mapped[str] = mapped_column(EncryptedText(), default="")
     first_order_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_order_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     order_count: Mapped[int] = mapped_column(default=0)
@@ -26,10 +28,16 @@ class Customer(Base):
 
 
 class CustomerIdentity(Base):
-    """A key that names a customer: a platform buyer id (``taobao:b-77``) or a phone number."""
+    """A key that names a customer: a platform buyer id (``taobao:b-77``) or a phone number,
+    the phone as its keyed hash (ADR 0006)."""
 
     __tablename__ = "customers_identity"
 
     kind: Mapped[str] = mapped_column(sa.String(16), primary_key=True)  # buyer | phone
-    value: Mapped[str] = mapped_column(sa.String(120), primary_key=True)
+    value: Mapped[str] = mapped_column(
+        sa.String(120), primary_key=True, info={PHONE_INDEX_OF: ("phone",)}
+    )
+    # The phone itself, encrypted: shown (masked) on the profile, and the source a key
+    # rotation recomputes ``value`` from. None for buyer ids.
+    phone: Mapped[str | None] = mapped_column(EncryptedText())
     customer_id: Mapped[int] = mapped_column(sa.ForeignKey("customers_customer.id"), index=True)

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 
 from lvyue.core.bulk import allocate_ids, execute_many, insert_many
 from lvyue.core.clock import now
+from lvyue.core.crypto import pii_keyring
 from lvyue.core.db import Money, UTCDateTime, table_of
 from lvyue.core.uow import UnitOfWork
 from lvyue.customers.identity import BuyerFacts, buyer_key, phone_key
@@ -46,22 +47,30 @@ _COUNT_ORDERS = (
 def link_customers(uow: UnitOfWork, facts: Sequence[BuyerFacts]) -> list[int | None]:
     """The customer id of each new order's buyer, creating profiles and identities as needed
     and counting the order into the profile. The platform buyer id wins over the phone; a
-    phone seen with another platform's buyer links both to one profile."""
+    phone seen with another platform's buyer links both to one profile. Phones are stored
+    and looked up as their keyed hash (under every configured key during a rotation)."""
     keys: list[tuple[tuple[str, str] | None, tuple[str, str] | None]] = []
     for f in facts:
         b, p = buyer_key(f.platform, f.buyer_id), phone_key(f.phone)
         keys.append((("buyer", b) if b else None, ("phone", p) if p else None))
     wanted = {k for pair in keys for k in pair if k}
+    keyring = pii_keyring()
+    # Stored value -> the key it stands for: buyer keys as they are, phones by their hashes.
+    lookup: dict[str, dict[str, tuple[str, str]]] = {"buyer": {}, "phone": {}}
+    for kind, v in wanted:
+        for stored in keyring.indexes(v) if kind == "phone" else (v,):
+            lookup[kind][stored] = (kind, v)
     known: dict[tuple[str, str], int] = {}
-    for kind in ("buyer", "phone"):
-        values = [v for k, v in wanted if k == kind]
+    for kind, by_stored in lookup.items():
+        values = list(by_stored)
         for i in range(0, len(values), 900):
             rows = uow.conn.execute(
                 sa.select(IDENTITY.c.value, IDENTITY.c.customer_id).where(
                     IDENTITY.c.kind == kind, IDENTITY.c.value.in_(values[i : i + 900])
                 )
             )
-            known.update({(kind, v): cid for v, cid in rows})
+            for stored, cid in rows:
+                known.setdefault(by_stored[stored], cid)
 
     # Assign every fact a customer: a known one, or a new one numbered -1, -2, ... until the
     # batch insert below gives it a real id. Identities seen earlier in the batch count too.
@@ -112,7 +121,15 @@ def link_customers(uow: UnitOfWork, facts: Sequence[BuyerFacts]) -> list[int | N
     insert_many(
         uow.conn,
         IDENTITY,
-        [{"kind": k, "value": v, "customer_id": real.get(c, c)} for (k, v), c in new_identities],
+        [
+            {
+                "kind": k,
+                "value": keyring.index(v) if k == "phone" else v,
+                "phone": v if k == "phone" else None,
+                "customer_id": real.get(c, c),
+            }
+            for (k, v), c in new_identities
+        ],
     )
     execute_many(
         uow.conn,

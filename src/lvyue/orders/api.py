@@ -1,9 +1,10 @@
-"""Orders over HTTP: list with filters and paging, detail, review actions, split, merge and
-address fixes.
+"""Orders over HTTP: list with filters and paging, detail, review actions, split, merge,
+address fixes and the audited reveal of personal data.
 
 Thin: parse, call one query or service, answer. Scoped users see only their shops' and
 warehouses' orders (others are 404, as if they did not exist); personal data is masked
-without ``pii.view``. Every action writes an audit row in its own transaction.
+without ``pii.view``, and every answer that carries it in plain text leaves a ``pii.reveal``
+audit row (ADR 0006). Every action writes an audit row in its own transaction.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import AwareDatetime
 
-from lvyue.accounts.api import audit, require
+from lvyue.accounts.api import audit, client_address, require
 from lvyue.accounts.roles import Principal
 from lvyue.core.errors import NotFound
 from lvyue.core.http import PathId
@@ -60,9 +61,13 @@ def list_orders(
         Query(description="ordered at or after (the channel's created time), with time zone"),
     ] = None,
     created_to: Annotated[AwareDatetime | None, Query(description="ordered before")] = None,
+    phone: Annotated[str | None, Query(max_length=40)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> dict[str, Any]:
+    if phone:
+        # Without pii.view a search by phone would confirm the digits a mask hides.
+        principal.require("pii.view")
     with UnitOfWork(request.app.state.engine, readonly=True) as uow:
         return queries.page_orders(
             uow,
@@ -74,17 +79,28 @@ def list_orders(
             hold=hold,
             ordered_from=created_from,
             ordered_to=created_to,
+            phone=phone,
             limit=limit,
             offset=offset,
         )
 
 
-def _detail(request: Request, principal: Principal, order_id: int) -> dict[str, Any]:
-    with UnitOfWork(request.app.state.engine, readonly=True) as uow:
+def _detail(
+    request: Request, principal: Principal, order_id: int, *, answer: bool = True
+) -> dict[str, Any]:
+    """The order as this principal may see it; ``answer=False`` only checks scope."""
+    engine = request.app.state.engine
+    with UnitOfWork(engine, readonly=True) as uow:
         order = queries.get_order(uow, order_id)
     if not visible(principal, order["shop"], order["warehouse"]):
         raise _unknown(order_id)
-    return order if principal.can("pii.view") else mask_order(order)
+    if not principal.can("pii.view"):
+        return mask_order(order)
+    if answer:
+        ip, agent = client_address(request)
+        with UnitOfWork(engine, actor=principal.actor) as uow:
+            service.record_reveal(uow, order_id, via="detail", ip=ip, user_agent=agent)
+    return order
 
 
 @router.get("/{order_id}", response_model=OrderDetail)
@@ -94,6 +110,19 @@ def get_order(
     principal: Annotated[Principal, Depends(require("orders.read"))],
 ) -> dict[str, Any]:
     return _detail(request, principal, order_id)
+
+
+@router.post("/{order_id}/reveal")
+def reveal(
+    request: Request,
+    order_id: PathId,
+    principal: Annotated[Principal, Depends(require("pii.view"))],
+) -> dict[str, Any]:
+    """The receiver's name, phone and address in plain text; audited (who, when, from where)."""
+    _detail(request, principal, order_id, answer=False)  # existence and scope first
+    ip, agent = client_address(request)
+    with UnitOfWork(request.app.state.engine, actor=principal.actor) as uow:
+        return service.reveal_receiver(uow, order_id, via="reveal", ip=ip, user_agent=agent)
 
 
 def _act(
@@ -106,7 +135,7 @@ def _act(
 ) -> Any:
     """Check existence and scope, run the service and write the audit row in one
     transaction; return what the service returned."""
-    _detail(request, principal, order_id)
+    _detail(request, principal, order_id, answer=False)
     with UnitOfWork(request.app.state.engine, actor=principal.actor) as uow:
         result = action(uow)
         audit(

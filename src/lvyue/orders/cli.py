@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 from collections.abc import Iterator
 from itertools import islice
 from pathlib import Path
@@ -17,6 +18,7 @@ from lvyue.core.errors import ValidationError
 from lvyue.orders import queries, rules_service, service, tabular
 from lvyue.orders.canonical import CanonicalOrder
 from lvyue.orders.holds import HOLD_REASONS
+from lvyue.orders.masking import mask_customer, mask_order
 
 app = typer.Typer(help="订单 / orders", no_args_is_help=True)
 customer_app = typer.Typer(help="客户 / customers", no_args_is_help=True)
@@ -197,12 +199,13 @@ def process_cmd(db: DbOption = None, json_out: JsonOption = False) -> None:
 @app.command("list")
 def list_cmd(
     status: Annotated[str | None, typer.Option(help="filter by status")] = None,
+    phone: Annotated[str | None, typer.Option(help="the receiver's phone")] = None,
     limit: Annotated[int | None, typer.Option(help="at most this many")] = None,
     json_out: JsonOption = False,
     db: DbOption = None,
 ) -> None:
     with open_uow(db, readonly=True) as uow:
-        rows = queries.list_orders(uow, status=status, limit=limit)
+        rows = queries.list_orders(uow, status=status, phone=phone, limit=limit)
     if json_out:
         print_json(rows)
         return
@@ -221,16 +224,42 @@ def list_cmd(
     console.print(table)
 
 
+RevealOption = Annotated[
+    bool,
+    typer.Option(
+        "--reveal", help="show the buyer's personal data in plain text (written to the audit log)"
+    ),
+]
+
+
+def _cli_actor() -> str:
+    return f"cli:{getpass.getuser()}"
+
+
 @app.command("show")
-def show_cmd(order_id: int, json_out: JsonOption = False, db: DbOption = None) -> None:
+def show_cmd(
+    order_id: int, reveal: RevealOption = False, json_out: JsonOption = False, db: DbOption = None
+) -> None:
+    """An order with its holds, lines and history; personal data masked unless --reveal."""
     with open_uow(db, readonly=True) as uow:
         order = queries.get_order(uow, order_id)
+    if reveal:
+        with open_uow(db, actor=_cli_actor()) as uow:
+            service.record_reveal(uow, order_id, via="cli", user_agent="lvyue-cli")
+    else:
+        order = mask_order(order)
     if json_out:
         print_json(order)
         return
     console.print(
         f"[bold]订单 {order['id']}[/] {order['shop']}/{order['external_id']}  "
         f"状态 {order['status']}"
+    )
+    region = "".join(order[k] or "" for k in ("addr_province", "addr_city", "addr_district"))
+    console.print(
+        f"  收件人 {order['receiver_name'] or ''} {order['receiver_phone'] or ''}  "
+        f"{region} {order['addr_detail'] or order['receiver_address'] or ''}",
+        markup=False,
     )
     for h in order["holds"]:
         console.print(f"  挂起 {h['code']}: {h['detail']}", style="yellow", markup=False)
@@ -293,10 +322,22 @@ def ship_cmd(
 
 
 @customer_app.command("show")
-def customer_show(customer_id: int, json_out: JsonOption = False, db: DbOption = None) -> None:
-    """A customer profile with its orders from every shop."""
+def customer_show(
+    customer_id: int,
+    reveal: RevealOption = False,
+    json_out: JsonOption = False,
+    db: DbOption = None,
+) -> None:
+    """A customer profile with its orders from every shop; masked unless --reveal."""
     with open_uow(db, readonly=True) as uow:
         profile = queries.customer_profile(uow, customer_id)
+    if reveal:
+        with open_uow(db, actor=_cli_actor()) as uow:
+            service.record_reveal(
+                uow, customer_id, via="cli", target_type="customer", user_agent="lvyue-cli"
+            )
+    else:
+        profile = mask_customer(profile)
     if json_out:
         print_json(profile)
         return

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from lvyue.core.clock import now
 from lvyue.core.db import Base, BigId, Money, UTCDateTime
+from lvyue.core.pii import PHONE_INDEX_OF, EncryptedText
 
 
 class Shop(Base):
@@ -45,23 +46,29 @@ class Order(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
 
     buyer_id: Mapped[str | None] = mapped_column(sa.String(64))
-    buyer_nick: Mapped[str | None] = mapped_column(sa.String(100))
-    # Receiver exactly as the channel sent it; never overwritten by normalisation.
-    receiver_name: Mapped[str | None] = mapped_column(sa.String(100))
-    receiver_phone: Mapped[str | None] = mapped_column(sa.String(40))
+    buyer_nick: Mapped[str | None] = mapped_column(EncryptedText())
+    # Receiver exactly as the channel sent it; never overwritten by normalisation. Name, phone,
+    # street and door are encrypted (ADR 0006); province, city and district stay plain for
+    # reports and rules.
+    receiver_name: Mapped[str | None] = mapped_column(EncryptedText())
+    receiver_phone: Mapped[str | None] = mapped_column(EncryptedText())
     receiver_province: Mapped[str | None] = mapped_column(sa.String(32))
     receiver_city: Mapped[str | None] = mapped_column(sa.String(32))
     receiver_district: Mapped[str | None] = mapped_column(sa.String(32))
-    receiver_address: Mapped[str] = mapped_column(sa.String(300), default="")
+    receiver_address: Mapped[str] = mapped_column(EncryptedText(), default="")
     receiver_zip: Mapped[str | None] = mapped_column(sa.String(16))
     # The parsed and completed address (geo), next to the original.
     addr_province: Mapped[str | None] = mapped_column(sa.String(32))
     addr_city: Mapped[str | None] = mapped_column(sa.String(32))
     addr_district: Mapped[str | None] = mapped_column(sa.String(32))
-    addr_street: Mapped[str | None] = mapped_column(sa.String(64))
-    addr_detail: Mapped[str | None] = mapped_column(sa.String(300))
-    phone_number: Mapped[str | None] = mapped_column(sa.String(20))
+    addr_street: Mapped[str | None] = mapped_column(EncryptedText())
+    addr_detail: Mapped[str | None] = mapped_column(EncryptedText())
+    phone_number: Mapped[str | None] = mapped_column(EncryptedText())
     phone_extension: Mapped[str | None] = mapped_column(sa.String(10))
+    # Keyed hash of the phone (digits only): finds an order by phone without decrypting.
+    receiver_phone_hash: Mapped[str | None] = mapped_column(
+        sa.String(24), index=True, info={PHONE_INDEX_OF: ("phone_number", "receiver_phone")}
+    )
     # Issue codes from address and phone checks; review turns them into hold reasons.
     address_issues: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
 
@@ -92,7 +99,7 @@ class Order(Base):
     # Same buyer, address and items: orders sharing it within a day are suspected duplicates.
     dup_key: Mapped[str | None] = mapped_column(sa.String(32), index=True)
     lines_hash: Mapped[str | None] = mapped_column(sa.String(32))
-    buyer_id_number: Mapped[str | None] = mapped_column(sa.String(32))
+    buyer_id_number: Mapped[str | None] = mapped_column(EncryptedText())
     customs_data: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
     service_code: Mapped[str | None] = mapped_column(sa.String(24))
     shipping_cost: Mapped[Decimal | None] = mapped_column(Money)

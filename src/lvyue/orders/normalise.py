@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from lvyue.core.crypto import phone_index
 from lvyue.geo.address import parse_address
 from lvyue.geo.regions import region_of
 from lvyue.orders.canonical import CanonicalReceiver
@@ -28,14 +29,17 @@ def normalise_receiver(r: CanonicalReceiver) -> dict[str, Any]:
         phone=None if masked else r.phone,
     )
     issues = [i for i in result.issues if not (masked and i in PHONE_ISSUES)]
+    phone = result.phone if not masked and "invalid_phone" not in issues else None
     return {
         "addr_province": result.province,
         "addr_city": result.city,
         "addr_district": result.district,
         "addr_street": result.street,
         "addr_detail": (result.detail or "")[:300] or None,
-        "phone_number": result.phone if not masked and "invalid_phone" not in issues else None,
+        "phone_number": phone,
         "phone_extension": result.extension,
+        # What a phone search matches: the checked number, else the phone as sent.
+        "receiver_phone_hash": phone_index(phone or r.phone),
         "region": region_of(result.province),
         "address_issues": issues,
     }

@@ -9,8 +9,9 @@ from typing import Any
 import sqlalchemy as sa
 
 from lvyue.catalog.models import Sku
+from lvyue.core.crypto import phone_indexes
 from lvyue.core.db import table_of
-from lvyue.core.errors import NotFound
+from lvyue.core.errors import NotFound, ValidationError
 from lvyue.core.uow import UnitOfWork
 from lvyue.customers.models import Customer, CustomerIdentity
 from lvyue.inventory.models import Warehouse
@@ -61,31 +62,55 @@ def _summaries(uow: UnitOfWork, rows: list[Any]) -> list[dict[str, Any]]:
     ]
 
 
-def _base() -> sa.Select[Any]:
+# Lists need no personal data: selecting only these columns spares decrypting it per row.
+SUMMARY_COLUMNS = (ORDER.c.id, ORDER.c.external_id, ORDER.c.status)
+
+
+def _base(*, full: bool = False) -> sa.Select[Any]:
     return (
-        sa.select(ORDER, SHOP.c.code.label("shop"), WAREHOUSE.c.code.label("warehouse"))
+        sa.select(
+            *((ORDER,) if full else SUMMARY_COLUMNS),
+            SHOP.c.code.label("shop"),
+            WAREHOUSE.c.code.label("warehouse"),
+        )
         .join(SHOP, SHOP.c.id == ORDER.c.shop_id)
         .outerjoin(WAREHOUSE, WAREHOUSE.c.id == ORDER.c.warehouse_id)
     )
 
 
+def _by_phone(stmt: sa.Select[Any], phone: str) -> sa.Select[Any]:
+    """Orders whose receiver phone is ``phone``, matched on the keyed hash (ADR 0006)."""
+    hashes = phone_indexes(phone)
+    if not hashes:
+        raise ValidationError("phone", f"{phone!r} has no digits to search by")
+    return stmt.where(ORDER.c.receiver_phone_hash.in_(hashes))
+
+
 def list_orders(
-    uow: UnitOfWork, *, status: str | None = None, limit: int | None = None, offset: int = 0
+    uow: UnitOfWork,
+    *,
+    status: str | None = None,
+    phone: str | None = None,
+    limit: int | None = None,
+    offset: int = 0,
 ) -> list[dict[str, Any]]:
     stmt = _base().order_by(ORDER.c.id)
     if status:
         stmt = stmt.where(ORDER.c.status == status)
+    if phone:
+        stmt = _by_phone(stmt, phone)
     if limit is not None:
         stmt = stmt.limit(limit).offset(offset)
     return _summaries(uow, list(uow.conn.execute(stmt)))
 
 
 def get_order(uow: UnitOfWork, order_id: int) -> dict[str, Any]:
-    row = uow.conn.execute(_base().where(ORDER.c.id == order_id)).first()
+    row = uow.conn.execute(_base(full=True).where(ORDER.c.id == order_id)).first()
     if row is None:
         raise NotFound(f"order {order_id} does not exist", code="unknown_order")
     summary = _summaries(uow, [row])[0]
-    detail = {k: v for k, v in row._mapping.items() if k not in ("shop_id", "warehouse_id")}
+    hidden = ("shop_id", "warehouse_id", "receiver_phone_hash")
+    detail = {k: v for k, v in row._mapping.items() if k not in hidden}
     summary.update({k: v for k, v in detail.items() if k not in summary})
     summary["review_log"] = row.review_log or []
     summary["carrier"] = row.carrier_code
@@ -140,11 +165,14 @@ def customer_profile(uow: UnitOfWork, customer_id: int) -> dict[str, Any]:
         .order_by(ORDER.c.ordered_at.desc())
     )
     identities = uow.conn.execute(
-        sa.select(IDENTITY.c.kind, IDENTITY.c.value).where(IDENTITY.c.customer_id == customer_id)
+        sa.select(IDENTITY.c.kind, IDENTITY.c.value, IDENTITY.c.phone)
+        .where(IDENTITY.c.customer_id == customer_id)
+        .order_by(IDENTITY.c.kind, IDENTITY.c.value)
     )
     return {
         **dict(row._mapping),
-        "identities": [f"{i.kind}:{i.value}" for i in identities],
+        # Phones are stored as keyed hashes; the encrypted copy is what a person can read.
+        "identities": [f"{i.kind}:{i.phone if i.kind == 'phone' else i.value}" for i in identities],
         "orders": [dict(o._mapping) for o in orders],
     }
 
@@ -160,6 +188,7 @@ def page_orders(
     hold: str | None = None,
     ordered_from: datetime | None = None,
     ordered_to: datetime | None = None,
+    phone: str | None = None,
     limit: int = 50,
     offset: int = 0,
 ) -> dict[str, Any]:
@@ -167,10 +196,13 @@ def page_orders(
     ``shops`` / ``warehouses`` mean all; otherwise orders outside them are not there at all.
     ``shop`` / ``warehouse`` narrow to one, ``hold`` to orders held for that reason, and
     ``ordered_from`` (inclusive) / ``ordered_to`` (exclusive) to when the buyer ordered; each
-    filter is one indexed column (status, hold code, ordered_at) or a join on a unique code."""
+    filter is one indexed column (status, hold code, ordered_at) or a join on a unique code.
+    ``phone`` finds the receiver's orders through the phone's keyed hash."""
     stmt = _base()
     if status:
         stmt = stmt.where(ORDER.c.status == status)
+    if phone:
+        stmt = _by_phone(stmt, phone)
     if shops:
         stmt = stmt.where(SHOP.c.code.in_(shops))
     if warehouses:

@@ -1,5 +1,8 @@
 """Order indexes for the review queue and buyer lookups.
 
+Plain index operations (no batch mode): SQLite must not rebuild orders_order, whose lines
+would go with it through ON DELETE CASCADE.
+
 Revision ID: 0012
 Revises: 0011
 Create Date: 2026-11-23
@@ -19,16 +22,18 @@ QUEUE = sa.text("status IN ('pending_review', 'held')")
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("orders_order", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_orders_order_customer_id"))
-        batch_op.create_index("ix_orders_order_customer_status", ["customer_id", "status"])
-        batch_op.create_index(
-            "ix_orders_order_review_queue", ["id"], postgresql_where=QUEUE, sqlite_where=QUEUE
-        )
+    op.drop_index("ix_orders_order_customer_id", table_name="orders_order")
+    op.create_index("ix_orders_order_customer_status", "orders_order", ["customer_id", "status"])
+    op.create_index(
+        "ix_orders_order_review_queue",
+        "orders_order",
+        ["id"],
+        postgresql_where=QUEUE,
+        sqlite_where=QUEUE,
+    )
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("orders_order", schema=None) as batch_op:
-        batch_op.drop_index("ix_orders_order_review_queue")
-        batch_op.drop_index("ix_orders_order_customer_status")
-        batch_op.create_index(batch_op.f("ix_orders_order_customer_id"), ["customer_id"])
+    op.drop_index("ix_orders_order_review_queue", table_name="orders_order")
+    op.drop_index("ix_orders_order_customer_status", table_name="orders_order")
+    op.create_index("ix_orders_order_customer_id", "orders_order", ["customer_id"])

@@ -1,6 +1,6 @@
 """Order use cases: the only code that writes orders. One call = one transaction (the
 caller's unit of work). Split by capability: importing, the pipeline, operator actions and
-splitting, on shared pieces in ``_base``."""
+splitting, revealing personal data, on shared pieces in ``_base``."""
 
 from lvyue.orders.service._base import (
     PLATFORMS,
@@ -35,10 +35,12 @@ from lvyue.orders.service.pipeline import (
     keep_statistics_fresh,
     process_orders,
 )
+from lvyue.orders.service.privacy import RECEIVER_FIELDS, record_reveal, reveal_receiver
 from lvyue.orders.service.splitting import resolve_shortage, split_order
 
 __all__ = [
     "PLATFORMS",
+    "RECEIVER_FIELDS",
     "Change",
     "ConcurrentChange",
     "DryRunChange",
@@ -60,8 +62,10 @@ __all__ = [
     "merge_orders",
     "parse_canonical",
     "process_orders",
+    "record_reveal",
     "reject_order",
     "resolve_shortage",
+    "reveal_receiver",
     "ship_order",
     "shop_id",
     "split_order",
