@@ -90,6 +90,10 @@ def test_personal_data_is_not_stored_in_plain_text(uow, engine, db):
         finally:
             raw.close()
         assert busy == 0
+        # Close every pooled connection first: opening and closing the file in this process
+        # would drop the POSIX locks SQLite holds on it for those connections (and let another
+        # process corrupt the database: "How To Corrupt An SQLite Database File", 2.2).
+        engine.dispose()
         path = Path(sa.make_url(db).database or "")
         data = path.read_bytes()
         wal = path.with_name(path.name + "-wal")

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any, cast
 
 import sqlalchemy as sa
@@ -77,27 +78,34 @@ def _plan(conn: Connection, stmt: Insert | Update, keys: tuple[str, ...]) -> _Pl
 
 
 def _params(plan: _Plan, rows: Sequence[Mapping[str, Any]]) -> list[Any]:
-    fixed = plan.fixed
+    """Driver parameters for ``rows``: values picked in C (itemgetter), processors applied only
+    to the columns that have one, the statement's own values filled in."""
     if plan.computed:
         rows = [{**{n: fn(None) for n, fn in plan.computed}, **row} for row in rows]
     keys = rows[0].keys()
-    # Per name: take it from the row (and process it), or the statement's processed value.
-    getters = tuple((n, n in keys, p) for n, p in zip(plan.names, plan.procs, strict=True))
-    if plan.positional:
-        return [
-            tuple(
-                (p(row[n]) if p is not None else row[n]) if mine else fixed[n]
-                for n, mine, p in getters
-            )
-            for row in rows
-        ]
-    out = []
+    mine = [i for i, n in enumerate(plan.names) if n in keys]
+    mine_names = [plan.names[i] for i in mine]
+    pick = itemgetter(*mine_names)
+    single = len(mine_names) == 1
+    procs = [(j, p) for j, i in enumerate(mine) if (p := plan.procs[i]) is not None]
+    values: list[list[Any]] = []
     for row in rows:
-        d = dict(fixed)
-        for n, mine, p in getters:
-            if mine:
-                d[n] = p(row[n]) if p is not None else row[n]
-        out.append(d)
+        v = [pick(row)] if single else list(pick(row))
+        for j, p in procs:
+            v[j] = p(v[j])
+        values.append(v)
+    if not plan.positional:
+        fixed = plan.fixed
+        return [{**fixed, **dict(zip(mine_names, v, strict=True))} for v in values]
+    if len(mine) == len(plan.names):
+        return [tuple(v) for v in values]  # the driver API takes tuples (or dicts)
+    template = [plan.fixed.get(n) for n in plan.names]
+    out = []
+    for v in values:
+        full = list(template)
+        for j, i in enumerate(mine):
+            full[i] = v[j]
+        out.append(tuple(full))
     return out
 
 

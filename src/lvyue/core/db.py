@@ -56,10 +56,24 @@ def _utc(value: datetime) -> datetime:
     return value if value.tzinfo is UTC else value.astimezone(UTC)
 
 
+# The last value converted, as one tuple (replaced whole, so threads never see half of it).
+_last_bound: tuple[datetime | None, str] = (None, "")
+
+
 def _sqlite_bind(value: datetime | None) -> str | None:
     # SQLAlchemy's own SQLite DATETIME text, written by C code (isoformat) instead of %-format.
+    global _last_bound
     if value is None:
         return None
+    last = _last_bound
+    if value is last[0]:  # a batch stamps thousands of rows with one timestamp object
+        return last[1]
+    text = _sqlite_text(value)
+    _last_bound = (value, text)
+    return text
+
+
+def _sqlite_text(value: datetime) -> str:
     if value.tzinfo is UTC:  # the common case: cut "+00:00" rather than copy the datetime
         return value.isoformat(" ", "microseconds")[:26]
     return _utc(value).replace(tzinfo=None).isoformat(" ", "microseconds")
