@@ -82,7 +82,6 @@ REVIEW_COLUMNS = (
     "buyer_id_number",
     "customs_data",
     "receiver_name",
-    "receiver_address",
     "phone_number",
     "addr_province",
     "addr_city",
