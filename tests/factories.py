@@ -96,11 +96,15 @@ def import_dicts(
         )
 
 
-def process_all(make_uow: Callable[..., UnitOfWork], batch: int = 500) -> orders.ProcessReport:
+def process_all(
+    make_uow: Callable[..., UnitOfWork], batch: int = 500, *, recheck_waiting: bool = False
+) -> orders.ProcessReport:
     total = orders.ProcessReport()
     while True:
         with make_uow() as uow:
-            r = orders.process_orders(uow, after_id=total.last_id, limit=batch)
+            r = orders.process_orders(
+                uow, after_id=total.last_id, limit=batch, recheck_waiting=recheck_waiting
+            )
         if not r.examined:
             return total
         total.add(r)

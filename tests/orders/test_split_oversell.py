@@ -153,7 +153,9 @@ def test_split_across_warehouses_only_when_allowed(uow, monkeypatch):
     process_all(uow)
     assert by_ext(uow)["W1"]["hold_reasons"] == ["out_of_stock"]  # no split by default
     monkeypatch.setattr(get_settings(), "allow_split", True)
-    process_all(uow)  # held for stock: the pipeline re-checks it by itself
+    process_all(uow)  # no stock came in: an automatic pass leaves the waiting order alone
+    assert by_ext(uow)["W1"]["hold_reasons"] == ["out_of_stock"]
+    process_all(uow, recheck_waiting=True)  # after a settings change: look at them all again
     process_all(uow)
     got = by_ext(uow)
     parts = [o for ext, o in got.items() if ext.startswith("W1")]

@@ -49,6 +49,9 @@ class StockLevel(Base):
     )
 
 
+AVAILABILITY_UP = "on_hand_delta - reserved_delta > 0"
+
+
 class StockMove(Base):
     """One change of stock. Never updated or deleted: levels are the running sum of these."""
 
@@ -69,4 +72,12 @@ class StockMove(Base):
     __table_args__ = (
         sa.Index("ix_inventory_stock_move_doc", "doc_type", "doc_id"),
         sa.Index("ix_inventory_stock_move_sku_wh", "sku_id", "warehouse_id"),
+        # Moves that made stock available (receipts, releases, upward counts): the latest one
+        # tells orders waiting for stock whether a new look can help.
+        sa.Index(
+            "ix_inventory_stock_move_increase",
+            "created_at",
+            postgresql_where=sa.text(AVAILABILITY_UP),
+            sqlite_where=sa.text(AVAILABILITY_UP),
+        ),
     )

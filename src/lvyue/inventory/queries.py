@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -10,7 +11,7 @@ import sqlalchemy as sa
 from lvyue.catalog.models import Sku
 from lvyue.core.db import table_of
 from lvyue.core.uow import UnitOfWork
-from lvyue.inventory.models import StockLevel, StockMove, Warehouse
+from lvyue.inventory.models import AVAILABILITY_UP, StockLevel, StockMove, Warehouse
 
 LEVEL = table_of(StockLevel)
 MOVE = table_of(StockMove)
@@ -163,3 +164,12 @@ def stock_ledger(
     total = uow.conn.execute(sa.select(sa.func.count()).select_from(stmt.subquery())).scalar_one()
     rows = uow.conn.execute(stmt.order_by(MOVE.c.id.desc()).limit(limit).offset(offset))
     return {"items": [dict(r._mapping) for r in rows], "total": int(total)}
+
+
+def last_availability_increase(uow: UnitOfWork) -> datetime | None:
+    """When stock last became available anywhere (a receipt, a release, an upward count): one
+    look-up in a partial index, however long the ledger."""
+    latest: datetime | None = uow.conn.execute(
+        sa.select(sa.func.max(MOVE.c.created_at)).where(sa.text(AVAILABILITY_UP))
+    ).scalar()
+    return latest

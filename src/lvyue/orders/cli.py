@@ -124,9 +124,12 @@ def import_cmd(
         console.print(f"  {where} {number}: {reason}", style="red", markup=False)
 
 
-def run_pipeline(db: str | None, *, progress: bool = True) -> service.ProcessReport:
+def run_pipeline(
+    db: str | None, *, progress: bool = True, recheck_waiting: bool = False
+) -> service.ProcessReport:
     """Every order that can move, in batches (one transaction each). Orders an oversell
-    policy sent back to review get another pass."""
+    policy sent back to review get another pass. Orders waiting for stock come back when stock
+    became available, or all of them with ``recheck_waiting``."""
     total = service.ProcessReport()
     with open_uow(db, readonly=True) as uow:
         todo = sum(queries.status_counts(uow).get(s, 0) for s in ("pending_review", "held"))
@@ -144,7 +147,10 @@ def run_pipeline(db: str | None, *, progress: bool = True) -> service.ProcessRep
             while True:
                 with open_uow(db) as uow:
                     batch = service.process_orders(
-                        uow, after_id=after, limit=get_settings().batch_size
+                        uow,
+                        after_id=after,
+                        limit=get_settings().batch_size,
+                        recheck_waiting=recheck_waiting,
                     )
                 service.keep_statistics_fresh(uow.engine)
                 if not batch.examined:
@@ -175,9 +181,20 @@ def print_status_table(db: str | None) -> None:
 
 
 @app.command("process")
-def process_cmd(db: DbOption = None, json_out: JsonOption = False) -> None:
+def process_cmd(
+    db: DbOption = None,
+    json_out: JsonOption = False,
+    recheck_waiting: Annotated[
+        bool,
+        typer.Option(
+            "--recheck-waiting",
+            help="also re-check every order waiting for stock (after changing split or "
+            "oversell settings); by default they come back when stock becomes available",
+        ),
+    ] = False,
+) -> None:
     """Review, allocate and reserve every order that can move."""
-    report = run_pipeline(db, progress=not json_out)
+    report = run_pipeline(db, progress=not json_out, recheck_waiting=recheck_waiting)
     if json_out:
         with open_uow(db, readonly=True) as uow:
             print_json(

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -17,6 +18,7 @@ from lvyue.core.db import refresh_statistics
 from lvyue.core.errors import ValidationError
 from lvyue.core.uow import UnitOfWork
 from lvyue.fulfillment.allocation import allocate, shortages
+from lvyue.inventory import queries as stock_queries
 from lvyue.inventory import service as inventory
 from lvyue.logistics.selection import Quote
 from lvyue.orders.context import load_review_context, merge_groups
@@ -96,13 +98,31 @@ REVIEW_COLUMNS = (
 )
 
 
-def _candidates(uow: UnitOfWork, after_id: int, limit: int) -> list[Any]:
+# An order waiting for stock is looked at again when stock became available since its last
+# review, and in any case after this long (the safety net for a release that committed while
+# the review ran).
+STOCK_RECHECK_AFTER = timedelta(minutes=10)
+
+
+def _candidates(
+    uow: UnitOfWork, after_id: int, limit: int, *, recheck_waiting: bool = False
+) -> list[Any]:
     """Orders the pipeline may move: waiting for review, or held only for reasons the system
-    re-checks itself. On PostgreSQL rows are claimed with SKIP LOCKED so that parallel workers
-    share the work instead of queueing on it."""
+    re-checks itself. An order held only for stock comes back only when stock became available
+    after its last review (or ``STOCK_RECHECK_AFTER`` passed): parallel workers and repeated
+    passes do not re-review every waiting order each time. On PostgreSQL rows are claimed with
+    SKIP LOCKED so that parallel workers share the work instead of queueing on it.
+    ``recheck_waiting`` brings every waiting order back (after a settings change)."""
     manual = sa.select(HOLD.c.order_id).where(
         HOLD.c.order_id == ORDER.c.id, HOLD.c.code.not_in(sorted(AUTO_RECHECK))
     )
+    not_stock = sa.select(HOLD.c.order_id).where(
+        HOLD.c.order_id == ORDER.c.id, HOLD.c.code != "out_of_stock"
+    )
+    since = now() - (timedelta(0) if recheck_waiting else STOCK_RECHECK_AFTER)
+    stock_up = stock_queries.last_availability_increase(uow)
+    if stock_up is not None:
+        since = max(since, stock_up)
     stmt = (
         sa.select(*(ORDER.c[name] for name in REVIEW_COLUMNS))
         .where(
@@ -110,6 +130,11 @@ def _candidates(uow: UnitOfWork, after_id: int, limit: int) -> list[Any]:
             # Written out as the review-queue index's predicate, so both databases use it.
             sa.text("orders_order.status IN ('pending_review', 'held')"),
             ~sa.exists(manual),
+            sa.or_(
+                ORDER.c.status == S.PENDING_REVIEW.value,
+                sa.exists(not_stock),
+                ORDER.c.updated_at < since,
+            ),
         )
         .order_by(ORDER.c.id)
         .limit(limit)
@@ -161,7 +186,9 @@ def keep_statistics_fresh(engine: Engine) -> None:
     refresh_statistics(engine, PIPELINE_TABLES)
 
 
-def process_orders(uow: UnitOfWork, *, after_id: int = 0, limit: int = 500) -> ProcessReport:
+def process_orders(
+    uow: UnitOfWork, *, after_id: int = 0, limit: int = 500, recheck_waiting: bool = False
+) -> ProcessReport:
     """Run one batch of the pipeline: built-in checks, merchant rules, warehouse choice and
     reservation, each decision written to the order's review log.
 
@@ -169,7 +196,7 @@ def process_orders(uow: UnitOfWork, *, after_id: int = 0, limit: int = 500) -> P
     (``orders.review``, ``orders.rules``, ``fulfillment.allocation``) and writes in bulk.
     """
     report = ProcessReport(last_id=after_id)
-    orders = _candidates(uow, after_id, limit)
+    orders = _candidates(uow, after_id, limit, recheck_waiting=recheck_waiting)
     if not orders:
         return report
     report.examined = len(orders)
