@@ -450,6 +450,7 @@ def change_password(
     old password (``wrong_password``, counted towards the log-in lock-out, since guessing it
     here is guessing the password) or a new password against the policy (``weak_password``)
     each leave a ``password.change_failed`` audit row naming the reason, never the password.
+    An unknown user raises ``NotFound``: there is nothing to count or lock.
     """
     at = now or clock_now()
     row = _existing_user(uow, username, lock=True)
@@ -645,8 +646,11 @@ def log_out(
 
 
 def _revoke_tokens(uow: UnitOfWork, user_id: int, at: datetime, keep: str | None = None) -> int:
-    """End the user's open sessions (but ``keep``); return how many ended."""
-    stmt = sa.update(TOKEN).where(TOKEN.c.user_id == user_id, TOKEN.c.revoked_at.is_(None))
+    """End the user's live sessions (but ``keep``); return how many ended. Expired tokens
+    are left as they are: they end by themselves."""
+    stmt = sa.update(TOKEN).where(
+        TOKEN.c.user_id == user_id, TOKEN.c.revoked_at.is_(None), TOKEN.c.expires_at > at
+    )
     if keep:
         stmt = stmt.where(TOKEN.c.token_hash != keep)
     return int(uow.conn.execute(stmt.values(revoked_at=at)).rowcount)
