@@ -60,6 +60,10 @@ ROUTES: list[tuple[str, str, str | None]] = [
     ("GET", "/api/v1/webhooks/{subscription_id}/deliveries", "settings.write"),
     # A stream: any user with orders.read or stock.read (every role has one), scoped inside.
     ("GET", "/api/v1/events", None),
+    ("GET", "/api/v1/audit", "audit.read"),
+    ("GET", "/api/v1/audit/export", "audit.read"),
+    # Last: it changes each role's password, so nobody can sign in with PASSWORD after it.
+    ("POST", "/api/v1/me/password", None),
 ]
 STREAMS = {"/api/v1/events"}
 
@@ -102,6 +106,12 @@ REQUESTS: dict[tuple[str, str], Callable[[int, int, Any], dict[str, Any]]] = {
     ("POST", "/api/v1/carriers"): lambda n, oid, uow: {"json": {"code": f"C{n}", "name": "矩阵"}},
     ("POST", "/api/v1/webhooks"): lambda n, oid, uow: {
         "json": {"url": "http://127.0.0.1:9/hook", "events": ["order.shipped"]}
+    },
+    ("GET", "/api/v1/audit"): lambda n, oid, uow: {
+        "params": {"action": "login.*", "from": "2020-01-01T08:00:00+08:00"}
+    },
+    ("POST", "/api/v1/me/password"): lambda n, oid, uow: {
+        "json": {"old_password": PASSWORD, "new_password": f"{PASSWORD} changed"}
     },
 }
 

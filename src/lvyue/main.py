@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from lvyue import __version__, bootstrap
+from lvyue.accounts.audit_api import router as audit_log
 from lvyue.accounts.routes import router as auth
 from lvyue.catalog.api import router as catalog
 from lvyue.channels.api import router as webhooks
@@ -37,6 +38,7 @@ def create_app(database_url: str | None = None) -> FastAPI:
         carriers,
         outgoing_webhooks,
         events_router,
+        audit_log,
     ):
         app.include_router(router)
     install_error_handlers(app)

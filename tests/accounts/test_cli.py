@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import json
 from pathlib import Path
 
@@ -118,7 +119,8 @@ def test_audit_list_and_export(db: str, tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     entries = json.loads(result.output)
     assert [e["action"] for e in entries] == ["login.failed", "user.created"]
-    assert entries[0]["ip"] == "10.1.2.3" and entries[1]["actor"] == "cli"
+    assert entries[0]["ip"] == "10.1.2.3"
+    assert (entries[1]["actor"], entries[1]["ip"]) == (f"cli:{getpass.getuser()}", "cli")
     result = runner.invoke(audit_app, ["list", "--action", "login.*", "--db", db])
     assert "login.failed" in result.output and "user.created" not in result.output
     result = runner.invoke(audit_app, ["list", "--since", "2999-01-01", "--json", "--db", db])
@@ -126,8 +128,16 @@ def test_audit_list_and_export(db: str, tmp_path: Path) -> None:
     out = tmp_path / "audit.csv"
     result = runner.invoke(audit_app, ["export", "-o", str(out), "--db", db])
     assert result.exit_code == 0, result.output
-    assert "2 entries" in result.output
+    # the export is audited first, so it lists itself
+    assert "3 entries" in result.output
     text = out.read_text(encoding="utf-8-sig")
     assert text.splitlines()[0].startswith("id,at,actor,action")
+    assert ",audit.export,audit,," in text.splitlines()[-1]
     result = runner.invoke(audit_app, ["export", "--actor", "li", "--db", db])
     assert result.output.count("\n") == 2 and "login.failed" in result.output
+    result = runner.invoke(audit_app, ["list", "--action", "audit.export", "--json", "--db", db])
+    exports = json.loads(result.output)
+    assert [e["details"] for e in exports] == [
+        {"filters": {"actor": "li"}, "rows": 1, "output": "stdout"},
+        {"filters": {}, "rows": 2, "output": str(out)},
+    ]

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from lvyue.accounts import queries, service
 from lvyue.accounts.errors import AuthenticationFailed
+from lvyue.accounts.passwords import DEFAULT_POLICY
 from lvyue.accounts.queries import AuditFilter
 from lvyue.accounts.roles import Role
 from lvyue.core.errors import Conflict, LvyueError, NotFound, ValidationError
@@ -184,30 +185,32 @@ def test_role_changes_apply_to_existing_tokens(uow: UowFactory) -> None:
         service.update_user(u, username="nobody", role="viewer")
 
 
+def change(
+    uow: UowFactory, old: str, new: str, at: datetime, **kw: Any
+) -> service.PasswordChangeResult:
+    with uow(actor="zhang") as u:
+        return service.change_password(
+            u, username="zhang", old_password=old, new_password=new, now=at, **WHERE, **kw
+        )
+
+
 def test_change_password(uow: UowFactory) -> None:
     add(uow)
     current = log_in(uow, PASSWORD, T0).token
     elsewhere = log_in(uow, PASSWORD, T0).token
     assert current and elsewhere
-    with pytest.raises(AuthenticationFailed) as exc, uow() as u:
-        service.change_password(
-            u, username="zhang", old_password="wrong wrong", new_password="new password 1"
-        )
-    assert exc.value.code == "invalid_credentials"
+    wrong = change(uow, "wrong wrong", "new password 1", T0)
+    assert isinstance(wrong.error, ValidationError) and wrong.error.code == "wrong_password"
+    assert wrong.error.field == "old_password"
+    with pytest.raises(ValidationError):
+        wrong.raise_for_error()
     for weak in ("short", "ZHANG", PASSWORD):
-        with pytest.raises(ValidationError) as bad, uow() as u:
-            service.change_password(u, username="zhang", old_password=PASSWORD, new_password=weak)
-        assert bad.value.code == "weak_password"
-    with uow() as u:
-        service.change_password(
-            u,
-            username="zhang",
-            old_password=PASSWORD,
-            new_password="new password 1",
-            keep_token=current,
-            now=T0 + MIN,
-            **WHERE,
-        )
+        bad = change(uow, PASSWORD, weak, T0)
+        assert isinstance(bad.error, ValidationError) and bad.error.code == "weak_password"
+        assert bad.error.field == "new_password"
+    done = change(uow, PASSWORD, "new password 1", T0 + MIN, keep_token=current)
+    assert done.ok and done.sessions_ended == 1
+    done.raise_for_error()
     with uow(readonly=True) as u:
         assert service.user_for_token(u, current, now=T0 + 2 * MIN) is not None
         assert service.user_for_token(u, elsewhere, now=T0 + 2 * MIN) is None
@@ -215,6 +218,55 @@ def test_change_password(uow: UowFactory) -> None:
     assert log_in(uow, "new password 1", T0 + 2 * MIN).ok
     (entry,) = audit(uow, action="password.changed")
     assert entry["target"] == "zhang" and entry["ip"] == "10.0.0.8"
+    assert entry["details"] == {"sessions_ended": 1}
+
+
+def test_refused_password_changes_are_audited_without_the_passwords(uow: UowFactory) -> None:
+    add(uow)
+    change(uow, "guess number 1", "new password 1", T0)
+    change(uow, PASSWORD, "short", T0 + MIN)
+    failed = audit(uow, action="password.change_failed")
+    assert [e["details"] for e in reversed(failed)] == [
+        {"reason": "wrong_password", "failures": 1},
+        {"reason": "weak_password", "problem": "must be at least 10 characters"},
+    ]
+    assert {(e["actor"], e["target"], e["ip"], e["user_agent"]) for e in failed} == {
+        ("zhang", "zhang", WHERE["ip"], WHERE["user_agent"])
+    }
+    text = repr(audit(uow))
+    for secret in ("guess number 1", "new password 1", "short", PASSWORD):
+        assert repr(secret)[1:-1] not in text
+
+
+def error_code(result: service.LoginResult | service.PasswordChangeResult) -> str | None:
+    return None if result.error is None else result.error.code
+
+
+def test_wrong_old_passwords_count_towards_the_login_lockout(uow: UowFactory) -> None:
+    """Guessing the old password with a stolen session is guessing the password: the same
+    counter and the same lock, whichever door the guesses come through."""
+    add(uow)
+    for i in range(3):
+        assert error_code(log_in(uow, "wrong wrong", T0 + i * MIN)) == "invalid_credentials"
+    assert error_code(change(uow, "wrong again", "new password 1", T0 + 3 * MIN)) == (
+        "wrong_password"
+    )
+    locking = change(uow, "wrong again", "new password 1", T0 + 4 * MIN)
+    assert isinstance(locking.error, AuthenticationFailed)
+    assert locking.error.code == "account_locked"
+    # locked: the right password opens neither door until the lock ends
+    assert error_code(log_in(uow, PASSWORD, T0 + 5 * MIN)) == "account_locked"
+    assert error_code(change(uow, PASSWORD, "new password 1", T0 + 6 * MIN)) == "account_locked"
+    failed = list(reversed(audit(uow, action="password.change_failed")))
+    assert [e["details"]["reason"] for e in failed] == [
+        "wrong_password",
+        "wrong_password",
+        "locked",
+    ]
+    assert failed[1]["details"]["failures"] == 5 and "locked_until" in failed[1]["details"]
+    later = T0 + 4 * MIN + DEFAULT_POLICY.lock_for
+    assert change(uow, PASSWORD, "new password 1", later).ok
+    assert log_in(uow, "new password 1", later + MIN).ok
 
 
 def test_admin_reset_password_lifts_lock(uow: UowFactory) -> None:
@@ -266,6 +318,12 @@ def test_audit_is_append_only_filterable_and_exports_csv(
     assert row[5] == "'=HYPERLINK(1)"  # no formula for spreadsheets
     assert row[6] == '{"field": "phone", "订单": "E1"}'
     # the database refuses to rewrite history
-    with pytest.raises(sa.exc.DatabaseError), engine.begin() as conn:
-        conn.execute(sa.text("UPDATE accounts_audit SET actor = 'someone else'"))
+    for statement in (
+        "UPDATE accounts_audit SET actor = 'someone else'",
+        "DELETE FROM accounts_audit",
+        "DELETE FROM accounts_audit WHERE action = 'login.failed'",
+    ):
+        with pytest.raises(sa.exc.DatabaseError, match="append-only"), engine.begin() as conn:
+            conn.execute(sa.text(statement))
     assert count(engine, "accounts_audit") == 4
+    assert [e["actor"] for e in audit(uow, action="login.*")] == ["zhang", "zhang"]

@@ -13,6 +13,7 @@ from rich.table import Table
 from lvyue.accounts import queries, service
 from lvyue.accounts.queries import AuditFilter
 from lvyue.accounts.roles import ROLE_LABELS, Role
+from lvyue.accounts.service import CLI_AGENT, CLI_ORIGIN
 from lvyue.core.cli import DbOption, JsonOption, console, open_uow, print_json
 from lvyue.core.clock import as_utc
 
@@ -66,6 +67,8 @@ def user_add(
             display_name=display_name,
             warehouse_codes=warehouse or (),
             shop_codes=shop or (),
+            ip=CLI_ORIGIN,
+            user_agent=CLI_AGENT,
         )
     console.print(f"user {username.strip().lower()} added (id {uid}, role {role})")
 
@@ -98,7 +101,9 @@ def user_set_password(
     """Set a new password for a user (ends their sessions, lifts a lock-out)."""
     password = _read_password(password_stdin)
     with open_uow(db) as uow:
-        service.reset_password(uow, username=username, new_password=password)
+        service.reset_password(
+            uow, username=username, new_password=password, ip=CLI_ORIGIN, user_agent=CLI_AGENT
+        )
     console.print(f"password of {username} changed")
 
 
@@ -106,7 +111,7 @@ def user_set_password(
 def user_unlock(username: str, db: DbOption = None) -> None:
     """Lift a lock-out after repeated failed log-ins."""
     with open_uow(db) as uow:
-        service.unlock_user(uow, username=username)
+        service.unlock_user(uow, username=username, ip=CLI_ORIGIN, user_agent=CLI_AGENT)
     console.print(f"user {username} unlocked")
 
 
@@ -129,6 +134,8 @@ def apikey_create(
             warehouse_codes=warehouse or (),
             shop_codes=shop or (),
             rate_limit_per_minute=rate,
+            ip=CLI_ORIGIN,
+            user_agent=CLI_AGENT,
         )
     if json_out:
         print_json(key)
@@ -141,7 +148,7 @@ def apikey_create(
 @apikey_app.command("revoke")
 def apikey_revoke(app_key: str, db: DbOption = None) -> None:
     with open_uow(db) as uow:
-        service.revoke_api_key(uow, app_key=app_key)
+        service.revoke_api_key(uow, app_key=app_key, ip=CLI_ORIGIN, user_agent=CLI_AGENT)
     console.print(f"API key {app_key} revoked")
 
 
@@ -230,8 +237,20 @@ def audit_export(
     until: UntilOption = None,
     db: DbOption = None,
 ) -> None:
-    """Matching audit entries as CSV (oldest first), to a file or stdout."""
+    """Matching audit entries as CSV (oldest first), to a file or stdout. The export itself
+    is written to the audit log first."""
     f = _filter(actor, action, target, since, until)
+    with open_uow(db) as uow:
+        service.record_cli(
+            uow,
+            action="audit.export",
+            target_type="audit",
+            details={
+                "filters": f.as_details(),
+                "rows": queries.count_audit(uow, f),
+                "output": str(output) if output else "stdout",
+            },
+        )
     with open_uow(db, readonly=True) as uow:
         if output is None:
             queries.export_audit_csv(uow, sys.stdout, f)

@@ -104,8 +104,8 @@ class ApiRate(Base):
 
 
 class AuditEntry(Base):
-    """Who did what to which target, when and from where. Append-only: the database refuses
-    updates (trigger created by the migration); nothing in the code deletes."""
+    """Who did what to which target, when and from where (a client address, or ``cli``).
+    Append-only: the database refuses updates and deletes (triggers of migrations 0010, 0015)."""
 
     __tablename__ = "accounts_audit"
 

@@ -6,9 +6,10 @@ Never returns password hashes, token hashes or secrets.
 from __future__ import annotations
 
 import csv
+import io
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any, TextIO
 
@@ -85,6 +86,14 @@ class AuditFilter:
     since: datetime | None = None
     until: datetime | None = None
 
+    def as_details(self) -> dict[str, str]:
+        """The filters that are set, as text (for the audit row of an export)."""
+        return {
+            k: v.isoformat() if isinstance(v, datetime) else str(v)
+            for k, v in asdict(self).items()
+            if v is not None
+        }
+
 
 def _where(stmt: sa.Select[Any], f: AuditFilter) -> sa.Select[Any]:
     if f.actor:
@@ -121,6 +130,11 @@ def list_audit(
         stmt = stmt.where(AUDIT.c.id < before_id)
     rows = uow.conn.execute(stmt.limit(max(1, min(limit, 1000))))
     return [dict(r._mapping) for r in rows]
+
+
+def count_audit(uow: UnitOfWork, f: AuditFilter | None = None) -> int:
+    stmt = _where(sa.select(sa.func.count()).select_from(AUDIT), f or AuditFilter())
+    return int(uow.conn.execute(stmt).scalar_one())
 
 
 def iter_audit(
@@ -169,12 +183,32 @@ def _cell(value: Any) -> str:
     return text
 
 
+def _csv_row(entry: dict[str, Any]) -> list[str]:
+    return [_cell(entry[c]) for c in CSV_COLUMNS]
+
+
+def audit_csv_chunks(
+    uow: UnitOfWork, f: AuditFilter | None = None, *, rows_per_chunk: int = 500
+) -> Iterator[str]:
+    """The CSV of ``export_audit_csv`` in pieces of text, for streaming."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(CSV_COLUMNS)
+    for n, entry in enumerate(iter_audit(uow, f), start=1):
+        writer.writerow(_csv_row(entry))
+        if n % rows_per_chunk == 0:
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue()
+
+
 def export_audit_csv(uow: UnitOfWork, out: TextIO, f: AuditFilter | None = None) -> int:
     """Write matching entries as CSV (header row, oldest first) to ``out``; return the count."""
     writer = csv.writer(out)
     writer.writerow(CSV_COLUMNS)
     n = 0
     for entry in iter_audit(uow, f):
-        writer.writerow([_cell(entry[c]) for c in CSV_COLUMNS])
+        writer.writerow(_csv_row(entry))
         n += 1
     return n

@@ -1,4 +1,5 @@
-"""Log in and out over HTTP: the OAuth2 password flow for people, bearer tokens after."""
+"""Log in and out over HTTP: the OAuth2 password flow for people, bearer tokens after; the
+signed-in user's own account (``/me``, password change)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from sqlalchemy.engine import Engine
 
 from lvyue.accounts import service
 from lvyue.accounts.api import CurrentUser, bearer_token, client_address
+from lvyue.accounts.schemas import PasswordChange, PasswordChanged
 from lvyue.core.errors import ValidationError
 from lvyue.core.uow import UnitOfWork
 
@@ -78,3 +80,24 @@ async def me(principal: CurrentUser) -> dict[str, Any]:
         "warehouses": sorted(principal.warehouse_codes),
         "shops": sorted(principal.shop_codes),
     }
+
+
+@router.post("/me/password", response_model=PasswordChanged)
+def change_password(request: Request, body: PasswordChange, principal: CurrentUser) -> Any:
+    """Change the signed-in user's password. This session stays signed in; every other one
+    ends. A wrong old password counts towards the log-in lock-out; every refused change is
+    audited."""
+    ip, agent = client_address(request)
+    with UnitOfWork(request.app.state.engine, actor=principal.actor) as uow:
+        result = service.change_password(
+            uow,
+            username=principal.username,
+            old_password=body.old_password,
+            new_password=body.new_password,
+            keep_token=bearer_token(request),
+            ip=ip,
+            user_agent=agent,
+        )
+    # Raised after the unit of work so that a refusal is counted and audited, not rolled back.
+    result.raise_for_error()
+    return {"changed": True, "sessions_ended": result.sessions_ended}

@@ -10,8 +10,14 @@ rather than raised, so that the unit of work commits them; the caller raises aft
     result.raise_for_error()          # AuthenticationFailed: invalid_credentials / account_locked
     token = result.token
 
+``change_password`` works the same way (``PasswordChangeResult``): a wrong old password counts
+towards the same lock-out as a failed log-in, and every refused change is audited.
+
 Everything else raises inside the unit of work, which rolls back: a refused signed request
 leaves no nonce and no rate count behind.
+
+Actions taken on the command line pass ``ip=CLI_ORIGIN, user_agent=CLI_AGENT``: the audit
+log's "from where" for them.
 """
 
 from __future__ import annotations
@@ -34,7 +40,7 @@ from lvyue.accounts.roles import Principal, Role, parse_role
 from lvyue.core.clock import now as clock_now
 from lvyue.core.crypto import decrypt, encrypt
 from lvyue.core.db import table_of
-from lvyue.core.errors import Conflict, NotFound, ValidationError
+from lvyue.core.errors import Conflict, LvyueError, NotFound, ValidationError
 from lvyue.core.uow import UnitOfWork
 
 USER = table_of(User)
@@ -48,6 +54,9 @@ TOKEN_TTL = timedelta(hours=12)
 TOKEN_PREFIX = "lvt_"
 APP_KEY_PREFIX = "lvk_"
 USERNAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789._-@")
+# "From where" of an action taken on the command line (its audit row's ip and user agent).
+CLI_ORIGIN = "cli"
+CLI_AGENT = "lvyue-cli"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -81,6 +90,27 @@ def record(
     )
     assert result.inserted_primary_key is not None
     return int(result.inserted_primary_key[0])
+
+
+def record_cli(
+    uow: UnitOfWork,
+    *,
+    action: str,
+    target_type: str = "",
+    target: str = "",
+    details: dict[str, Any] | None = None,
+) -> int:
+    """The audit row of a command that changes something, in the command's own transaction:
+    who (the unit of work's actor, ``cli:<os user>``), what, when, and from where (``cli``)."""
+    return record(
+        uow,
+        action=action,
+        target_type=target_type,
+        target=target,
+        details=details,
+        ip=CLI_ORIGIN,
+        user_agent=CLI_AGENT,
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -120,6 +150,8 @@ def add_user(
     warehouse_codes: Iterable[str] = (),
     shop_codes: Iterable[str] = (),
     now: datetime | None = None,
+    ip: str = "",
+    user_agent: str = "",
 ) -> int:
     name = _clean_username(username)
     r = parse_role(role) if isinstance(role, str) else role
@@ -152,6 +184,8 @@ def add_user(
             "warehouses": _codes(warehouse_codes),
             "shops": _codes(shop_codes),
         },
+        ip=ip,
+        user_agent=user_agent,
         at=at,
     )
     return int(result.inserted_primary_key[0])
@@ -180,6 +214,8 @@ def update_user(
     shop_codes: Iterable[str] | None = None,
     active: bool | None = None,
     display_name: str | None = None,
+    ip: str = "",
+    user_agent: str = "",
 ) -> None:
     """Change role, scope, active flag or display name (``None`` = leave as is)."""
     row = _existing_user(uow, username, lock=True)
@@ -199,7 +235,15 @@ def update_user(
     uow.conn.execute(sa.update(USER).where(USER.c.id == row.id).values(**values))
     if active is False:
         _revoke_tokens(uow, row.id, clock_now())
-    record(uow, action="user.updated", target_type="user", target=row.username, details=values)
+    record(
+        uow,
+        action="user.updated",
+        target_type="user",
+        target=row.username,
+        details=values,
+        ip=ip,
+        user_agent=user_agent,
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -350,18 +394,42 @@ def log_in(
     return LoginResult(principal=principal, token=token)
 
 
-def unlock_user(uow: UnitOfWork, *, username: str) -> None:
+def unlock_user(uow: UnitOfWork, *, username: str, ip: str = "", user_agent: str = "") -> None:
     row = _existing_user(uow, username, lock=True)
     uow.conn.execute(
         sa.update(USER)
         .where(USER.c.id == row.id)
         .values(failed_logins=0, last_failed_at=None, locked_until=None)
     )
-    record(uow, action="user.unlocked", target_type="user", target=row.username)
+    record(
+        uow,
+        action="user.unlocked",
+        target_type="user",
+        target=row.username,
+        ip=ip,
+        user_agent=user_agent,
+    )
 
 
 # ---------------------------------------------------------------------------------------------
 # passwords
+
+
+@dataclass(frozen=True)
+class PasswordChangeResult:
+    """What ``change_password`` did: the number of other sessions it ended, or the error to
+    raise once the unit of work has committed the failure's bookkeeping."""
+
+    sessions_ended: int = 0
+    error: LvyueError | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    def raise_for_error(self) -> None:
+        if self.error is not None:
+            raise self.error
 
 
 def change_password(
@@ -374,30 +442,91 @@ def change_password(
     ip: str = "",
     user_agent: str = "",
     now: datetime | None = None,
-) -> None:
-    """The user changes their own password. Every other session of the user ends."""
+    policy: LockoutPolicy = DEFAULT_POLICY,
+) -> PasswordChangeResult:
+    """The user changes their own password; every other session of the user ends.
+
+    Never raises for a refused change (see the module docstring): a locked account, a wrong
+    old password (``wrong_password``, counted towards the log-in lock-out, since guessing it
+    here is guessing the password) or a new password against the policy (``weak_password``)
+    each leave a ``password.change_failed`` audit row naming the reason, never the password.
+    An unknown user raises ``NotFound``: there is nothing to count or lock.
+    """
     at = now or clock_now()
     row = _existing_user(uow, username, lock=True)
+    where: dict[str, Any] = {"ip": ip, "user_agent": user_agent, "at": at}
+
+    def failed(error: LvyueError, reason: str, **details: Any) -> PasswordChangeResult:
+        record(
+            uow,
+            action="password.change_failed",
+            actor=row.username,
+            target_type="user",
+            target=row.username,
+            details={"reason": reason, **details},
+            **where,
+        )
+        return PasswordChangeResult(error=error)
+
+    state = passwords.current_state(_state(row), at, policy)
+    if state.is_locked(at):
+        assert state.locked_until is not None
+        return failed(
+            _locked_error(state.locked_until),
+            "locked",
+            locked_until=state.locked_until.isoformat(),
+        )
     matches, _ = passwords.verify_password(old_password, row.password_hash)
     if not matches:
-        raise AuthenticationFailed("the old password is wrong")
-    passwords.check_policy(row.username, new_password, old_password=old_password)
+        after = passwords.after_failure(state, at, policy)
+        uow.conn.execute(
+            sa.update(USER)
+            .where(USER.c.id == row.id)
+            .values(
+                failed_logins=after.failed_logins,
+                last_failed_at=after.last_failed_at,
+                locked_until=after.locked_until,
+            )
+        )
+        wrong: LvyueError = ValidationError("old_password", "is not the current password")
+        wrong.code = "wrong_password"
+        if after.is_locked(at):
+            assert after.locked_until is not None
+            wrong = _locked_error(after.locked_until)
+        return failed(
+            wrong,
+            "wrong_password",
+            failures=after.failed_logins,
+            **({"locked_until": after.locked_until.isoformat()} if after.locked_until else {}),
+        )
+    try:
+        passwords.check_policy(row.username, new_password, old_password=old_password)
+    except ValidationError as exc:
+        weak = ValidationError("new_password", exc.problem)
+        weak.code = exc.code
+        return failed(weak, exc.code, problem=exc.problem)
     _set_password(uow, row.id, new_password, at)
-    _revoke_tokens(uow, row.id, at, keep=_token_hash(keep_token) if keep_token else None)
+    ended = _revoke_tokens(uow, row.id, at, keep=_token_hash(keep_token) if keep_token else None)
     record(
         uow,
         action="password.changed",
         actor=row.username,
         target_type="user",
         target=row.username,
-        ip=ip,
-        user_agent=user_agent,
-        at=at,
+        details={"sessions_ended": ended},
+        **where,
     )
+    return PasswordChangeResult(sessions_ended=ended)
 
 
 def reset_password(
-    uow: UnitOfWork, *, username: str, new_password: str, now: datetime | None = None
+    uow: UnitOfWork,
+    *,
+    username: str,
+    new_password: str,
+    now: datetime | None = None,
+    ip: str = "",
+    user_agent: str = "",
 ) -> None:
     """An administrator sets a new password; the user's sessions end and any lock is lifted."""
     at = now or clock_now()
@@ -405,7 +534,15 @@ def reset_password(
     passwords.check_policy(row.username, new_password)
     _set_password(uow, row.id, new_password, at)
     _revoke_tokens(uow, row.id, at)
-    record(uow, action="password.reset", target_type="user", target=row.username, at=at)
+    record(
+        uow,
+        action="password.reset",
+        target_type="user",
+        target=row.username,
+        ip=ip,
+        user_agent=user_agent,
+        at=at,
+    )
 
 
 def _set_password(uow: UnitOfWork, user_id: int, password: str, at: datetime) -> None:
@@ -508,11 +645,15 @@ def log_out(
     return True
 
 
-def _revoke_tokens(uow: UnitOfWork, user_id: int, at: datetime, keep: str | None = None) -> None:
-    stmt = sa.update(TOKEN).where(TOKEN.c.user_id == user_id, TOKEN.c.revoked_at.is_(None))
+def _revoke_tokens(uow: UnitOfWork, user_id: int, at: datetime, keep: str | None = None) -> int:
+    """End the user's live sessions (but ``keep``); return how many ended. Expired tokens
+    are left as they are: they end by themselves."""
+    stmt = sa.update(TOKEN).where(
+        TOKEN.c.user_id == user_id, TOKEN.c.revoked_at.is_(None), TOKEN.c.expires_at > at
+    )
     if keep:
         stmt = stmt.where(TOKEN.c.token_hash != keep)
-    uow.conn.execute(stmt.values(revoked_at=at))
+    return int(uow.conn.execute(stmt.values(revoked_at=at)).rowcount)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -538,6 +679,8 @@ def create_api_key(
     shop_codes: Iterable[str] = (),
     rate_limit_per_minute: int = 600,
     now: datetime | None = None,
+    ip: str = "",
+    user_agent: str = "",
 ) -> NewApiKey:
     name = name.strip()
     if not name or len(name) > 100:
@@ -579,12 +722,21 @@ def create_api_key(
             "shops": _codes(shop_codes),
             "rate_limit_per_minute": rate_limit_per_minute,
         },
+        ip=ip,
+        user_agent=user_agent,
         at=at,
     )
     return NewApiKey(app_key=app_key, secret=secret, name=name, role=r.value)
 
 
-def revoke_api_key(uow: UnitOfWork, *, app_key: str, now: datetime | None = None) -> None:
+def revoke_api_key(
+    uow: UnitOfWork,
+    *,
+    app_key: str,
+    now: datetime | None = None,
+    ip: str = "",
+    user_agent: str = "",
+) -> None:
     at = now or clock_now()
     row = uow.conn.execute(sa.select(API_KEY).where(API_KEY.c.app_key == app_key)).first()
     if row is None:
@@ -602,6 +754,8 @@ def revoke_api_key(uow: UnitOfWork, *, app_key: str, now: datetime | None = None
         target_type="api_key",
         target=app_key,
         details={"name": row.name},
+        ip=ip,
+        user_agent=user_agent,
         at=at,
     )
 

@@ -161,6 +161,7 @@ def add_shop(
             # which secrets were given, never their values
             details={
                 **body.model_dump(exclude={"secrets"}),
+                "base_url": queries.without_credentials(body.base_url),
                 "secrets": sorted(secrets),
             },
         )

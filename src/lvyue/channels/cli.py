@@ -8,7 +8,8 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from lvyue.channels import service
+from lvyue.accounts.service import record_cli
+from lvyue.channels import queries, service
 from lvyue.channels.adapters.registry import make_adapter
 from lvyue.channels.push import push
 from lvyue.channels.stockrule import StockRule
@@ -49,6 +50,13 @@ def shop_add(
     db: DbOption = None,
 ) -> None:
     """Add a shop (one account on one platform); credentials are stored encrypted."""
+    secrets = {
+        "token": token,
+        "app_key": app_key,
+        "app_secret": app_secret,
+        "session": session,
+        "webhook_secret": webhook_secret,
+    }
     with open_uow(db) as uow:
         sid = service.add_shop(
             uow,
@@ -57,11 +65,21 @@ def shop_add(
             name=name,
             base_url=base_url,
             order_type=order_type,
-            secrets={
-                "token": token,
-                "app_key": app_key,
-                "app_secret": app_secret,
-                "session": session,
+            secrets=secrets,
+        )
+        record_cli(
+            uow,
+            action="shop.create",
+            target_type="shop",
+            target=code,
+            # which secrets were given, never their values
+            details={
+                "code": code,
+                "platform": platform,
+                "name": name,
+                "order_type": order_type,
+                "base_url": queries.without_credentials(base_url),
+                "secrets": sorted(k for k, v in secrets.items() if v),
             },
         )
     console.print(f"shop {code} added (id {sid})")

@@ -37,12 +37,12 @@ def _shops(uow: UnitOfWork, where: Any = None) -> list[dict[str, Any]]:
     if where is not None:
         stmt = stmt.where(where)
     return [
-        {**r._mapping, "base_url": _without_userinfo(r.base_url)} for r in uow.conn.execute(stmt)
+        {**r._mapping, "base_url": without_credentials(r.base_url)} for r in uow.conn.execute(stmt)
     ]
 
 
-def _without_userinfo(url: str) -> str:
-    # A base URL may carry credentials (user:password@host, ?key=...): show where, not how.
+def without_credentials(url: str) -> str:
+    """A base URL may carry credentials (user:password@host, ?key=...): show where, not how."""
     parts = urlsplit(url)
     host = parts.hostname or ""
     if parts.port:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -37,13 +38,25 @@ def resolve_url(db: str | None) -> str:
     return db or get_settings().database_url
 
 
+def cli_actor() -> str:
+    """Who acts on the command line, for history and audit rows: ``cli:<os user>``."""
+    try:
+        user = getpass.getuser()
+    except (OSError, KeyError):  # no login name in the environment nor the password database
+        user = "unknown"
+    return f"cli:{user}"
+
+
 @contextmanager
-def open_uow(db: str | None, *, readonly: bool = False, actor: str = "cli") -> Iterator[UnitOfWork]:
+def open_uow(
+    db: str | None, *, readonly: bool = False, actor: str | None = None
+) -> Iterator[UnitOfWork]:
+    """A unit of work on the database of ``--db``; its actor is ``cli_actor()`` by default."""
     url = resolve_url(db)
     if prepare_database is not None and url not in _prepared:
         prepare_database(url)
         _prepared.add(url)
-    with UnitOfWork(engine_for(url), readonly=readonly, actor=actor) as uow:
+    with UnitOfWork(engine_for(url), readonly=readonly, actor=actor or cli_actor()) as uow:
         yield uow
 
 

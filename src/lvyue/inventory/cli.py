@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from lvyue.accounts.service import record_cli
 from lvyue.core.cli import DbOption, JsonOption, console, err_console, open_uow, print_json
 from lvyue.inventory import queries, service
 
@@ -36,6 +37,21 @@ def warehouse_add(
             district=district,
             address=address,
             priority=priority,
+        )
+        record_cli(
+            uow,
+            action="warehouse.create",
+            target_type="warehouse",
+            target=code,
+            details={
+                "code": code,
+                "name": name,
+                "province": province,
+                "city": city,
+                "district": district,
+                "address": address,
+                "priority": priority,
+            },
         )
     console.print(f"warehouse {code} added (id {wid})")
 
@@ -67,6 +83,13 @@ def stock_adjust(
     with open_uow(db) as uow:
         level = service.adjust_stock(
             uow, sku_code=sku, warehouse_code=warehouse, quantity=qty, reason=reason
+        )
+        record_cli(
+            uow,
+            action="stock.adjust",
+            target_type="stock",
+            target=f"{sku}@{warehouse}",
+            details={"delta": qty, "reason": reason, **level},
         )
     console.print(
         f"{sku}@{warehouse}: on hand {level['on_hand']}, reserved {level['reserved']}, "

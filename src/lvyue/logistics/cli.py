@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+from dataclasses import asdict
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Annotated
@@ -10,6 +11,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from lvyue.accounts.service import record_cli
 from lvyue.core.cli import DbOption, JsonOption, console, open_uow, print_json
 from lvyue.core.errors import ValidationError
 from lvyue.geo import divisions
@@ -94,6 +96,13 @@ def carrier_add(
     specs = [parse_service_option(s) for s in services or []]
     with open_uow(db) as uow:
         cid = service.add_carrier(uow, code=code, name=name, services=specs)
+        record_cli(
+            uow,
+            action="carrier.create",
+            target_type="carrier",
+            target=code.strip().upper(),
+            details={"code": code, "name": name, "services": [asdict(s) for s in specs]},
+        )
     codes = ", ".join(s.code.strip().upper() for s in specs) or "no services"
     console.print(f"carrier {code.strip().upper()} added (id {cid}): {codes}", markup=False)
 
@@ -151,6 +160,18 @@ def rates_import(
         rows = [(reader.line_num, row) for row in reader]
     with open_uow(db) as uow:
         report = service.import_rates(uow, rows)
+        record_cli(
+            uow,
+            action="rates.import",
+            target_type="rates",
+            target=file.name,
+            details={
+                "imported": report.imported,
+                "updated": report.updated,
+                "unchanged": report.unchanged,
+                "rejected": len(report.rejected),
+            },
+        )
     line = f"imported {report.imported}, updated {report.updated}, rejected {len(report.rejected)}"
     if report.unchanged:
         line += f", unchanged {report.unchanged}"

@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-import getpass
 from collections.abc import Iterator
 from itertools import islice
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from lvyue.accounts.service import CLI_AGENT, CLI_ORIGIN, record_cli
 from lvyue.config import get_settings
 from lvyue.core.cli import DbOption, JsonOption, console, open_uow, print_json
 from lvyue.core.errors import ValidationError
+from lvyue.core.uow import UnitOfWork
 from lvyue.orders import queries, rules_service, service, tabular
 from lvyue.orders.canonical import CanonicalOrder
 from lvyue.orders.holds import HOLD_REASONS
@@ -23,6 +24,11 @@ from lvyue.orders.masking import mask_customer, mask_order
 app = typer.Typer(help="订单 / orders", no_args_is_help=True)
 customer_app = typer.Typer(help="客户 / customers", no_args_is_help=True)
 sku_app = typer.Typer(help="平台商品对应 / channel SKU mapping", no_args_is_help=True)
+
+
+def _audit(uow: UnitOfWork, action: str, order_id: int, details: dict[str, Any]) -> None:
+    """The audit row of an order action, named as the API names it (orders/api.py)."""
+    record_cli(uow, action=action, target_type="order", target=str(order_id), details=details)
 
 
 def _numbered_lines(path: Path) -> Iterator[tuple[int, str]]:
@@ -249,10 +255,6 @@ RevealOption = Annotated[
 ]
 
 
-def _cli_actor() -> str:
-    return f"cli:{getpass.getuser()}"
-
-
 @app.command("show")
 def show_cmd(
     order_id: int, reveal: RevealOption = False, json_out: JsonOption = False, db: DbOption = None
@@ -261,8 +263,8 @@ def show_cmd(
     with open_uow(db, readonly=True) as uow:
         order = queries.get_order(uow, order_id)
     if reveal:
-        with open_uow(db, actor=_cli_actor()) as uow:
-            service.record_reveal(uow, order_id, via="cli", user_agent="lvyue-cli")
+        with open_uow(db) as uow:
+            service.record_reveal(uow, order_id, via="cli", ip=CLI_ORIGIN, user_agent=CLI_AGENT)
     else:
         order = mask_order(order)
     if json_out:
@@ -301,6 +303,7 @@ def cancel_cmd(
     """Cancel an order and release its reserved stock."""
     with open_uow(db) as uow:
         service.cancel_order(uow, order_id, reason=reason)
+        _audit(uow, "order.cancel", order_id, {"reason": reason})
     console.print(f"order {order_id} cancelled")
 
 
@@ -349,9 +352,14 @@ def customer_show(
     with open_uow(db, readonly=True) as uow:
         profile = queries.customer_profile(uow, customer_id)
     if reveal:
-        with open_uow(db, actor=_cli_actor()) as uow:
+        with open_uow(db) as uow:
             service.record_reveal(
-                uow, customer_id, via="cli", target_type="customer", user_agent="lvyue-cli"
+                uow,
+                customer_id,
+                via="cli",
+                target_type="customer",
+                ip=CLI_ORIGIN,
+                user_agent=CLI_AGENT,
             )
     else:
         profile = mask_customer(profile)
@@ -392,6 +400,10 @@ def fix_address_cmd(
         issues = service.fix_address(
             uow, order_id, text=text, province=province, city=city, district=district, phone=phone
         )
+        given = {"text": text, "province": province, "city": city, "district": district}
+        # which parts changed, never the personal data itself
+        fields = sorted(k for k, v in {**given, "phone": phone}.items() if v)
+        _audit(uow, "order.address_fix", order_id, {"fields": fields})
     if issues:
         console.print(f"order {order_id}: still {', '.join(issues)}", style="yellow")
         raise typer.Exit(1)
@@ -412,6 +424,14 @@ def rules_load(
     document = rules_service.read_document(file)
     with open_uow(db) as uow:
         report = rules_service.load_rules(uow, document)
+        version = rules_service.rule_book(uow)["version"]
+        record_cli(
+            uow,
+            action="rules.change",
+            target_type="rules",
+            target=version,
+            details={"version": version, **report.__dict__, "file": file.name},
+        )
     console.print(
         f"rules: added {len(report.added)}, changed {len(report.changed)}, "
         f"unchanged {len(report.unchanged)}, retired {len(report.retired)}"
@@ -477,8 +497,9 @@ def approve_cmd(
     db: DbOption = None,
 ) -> None:
     """Approve a held order after looking at it (manual review, suspected duplicate...)."""
-    with open_uow(db, actor=f"cli:{role}") as uow:
+    with open_uow(db) as uow:
         status = service.approve_order(uow, order_id, role=role, note=note)
+        _audit(uow, "order.approve", order_id, {"note": note, "role": role})
     report = run_pipeline(db, progress=False)
     with open_uow(db, readonly=True) as uow:
         now_status = queries.get_order(uow, order_id)["status"]
@@ -497,6 +518,7 @@ def reject_cmd(
     """Reject an order at review: it is cancelled and its stock released."""
     with open_uow(db) as uow:
         service.reject_order(uow, order_id, reason=reason)
+        _audit(uow, "order.reject", order_id, {"reason": reason})
     console.print(f"order {order_id} rejected")
 
 
@@ -518,6 +540,8 @@ def split_cmd(
         moves[int(line)] = moves.get(int(line), 0) + int(qty)
     with open_uow(db) as uow:
         child = service.split_order(uow, order_id, moves, reason=reason or "人工拆单")
+        lines = {str(k): v for k, v in sorted(moves.items())}
+        _audit(uow, "order.split", order_id, {"lines": lines})
     console.print(f"order {order_id} split: new order {child}")
 
 
@@ -542,6 +566,13 @@ def merge_cmd(
     """Ship orders of one receiver as one parcel."""
     with open_uow(db) as uow:
         group = service.merge_orders(uow, order_ids)
+        record_cli(
+            uow,
+            action="order.merge",
+            target_type="order",
+            target=str(group),
+            details={"order_ids": sorted(set(order_ids))},
+        )
     report = run_pipeline(db, progress=False)
     console.print(f"merged into group {group}; allocated {report.allocated}")
 
@@ -555,4 +586,5 @@ def hold_cmd(
     """Stop an order before the warehouse; `orders approve` lets it go again."""
     with open_uow(db) as uow:
         service.hold_order(uow, order_id, note=reason)
+        _audit(uow, "order.hold", order_id, {"reason": reason})
     console.print(f"order {order_id} held: {reason}")

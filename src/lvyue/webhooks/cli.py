@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from lvyue.accounts.service import CLI_AGENT, CLI_ORIGIN
 from lvyue.core import eventlog
 from lvyue.core.cli import (
     DbOption,
@@ -49,7 +50,14 @@ def webhook_add(
 ) -> None:
     """Subscribe URL to events. Prints the signing secret, this once only."""
     with open_uow(db) as uow:
-        new = service.add_subscription(uow, url=url, events=event, description=description)
+        new = service.add_subscription(
+            uow,
+            url=url,
+            events=event,
+            description=description,
+            ip=CLI_ORIGIN,
+            user_agent=CLI_AGENT,
+        )
     if json_out:
         print_json(new)
         return
@@ -81,7 +89,7 @@ def webhook_list(json_out: JsonOption = False, db: DbOption = None) -> None:
 def webhook_disable(subscription_id: int, db: DbOption = None) -> None:
     """Stop sending to a subscriber (also what is already queued for it)."""
     with open_uow(db) as uow:
-        service.disable_subscription(uow, subscription_id)
+        service.disable_subscription(uow, subscription_id, ip=CLI_ORIGIN, user_agent=CLI_AGENT)
     console.print(f"webhook {subscription_id} disabled")
 
 
