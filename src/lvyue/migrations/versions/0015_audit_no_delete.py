@@ -1,7 +1,7 @@
 """the audit log refuses deletes as well as updates
 
 Revision ID: 0015
-Revises: 0013
+Revises: 0014
 Create Date: 2026-11-25 09:00:00
 
 0010 made ``accounts_audit`` refuse ``UPDATE``; a ``DELETE`` still went through, so history
@@ -14,7 +14,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = "0015"
-down_revision = "0013"
+down_revision = "0014"
 branch_labels = None
 depends_on = None
 
