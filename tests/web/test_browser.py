@@ -212,3 +212,15 @@ def test_order_detail_with_an_audited_reveal(page, world, uow):
     with uow(readonly=True) as u:
         row = u.conn.execute(sa.select(audit).where(audit.c.action == "pii.reveal")).one()
     assert (row.actor, row.target, row.ip) == ("ops", str(oid), "127.0.0.1")
+
+
+def test_export_follows_the_filters(page, world):
+    sign_in(page, "ops")
+    page.wait_for_url("**/orders")
+    page.click("[data-tab=held]")
+    page.wait_for_selector(".tab.active[data-tab=held]")
+    with page.expect_download() as download:
+        page.click("[data-testid=export-csv]")
+    text = download.value.path().read_text(encoding="utf-8-sig")
+    ids = sorted(int(line.split(",")[0]) for line in text.splitlines()[1:])
+    assert ids == sorted([world["W2"], world["W3"]])

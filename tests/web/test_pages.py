@@ -469,3 +469,17 @@ def test_warehouse_user_sees_masked_data_and_cannot_reveal(client, world, uow):
     assert r.status_code == 403
     assert client.get(f"/orders/{world['T1']}").status_code == 404  # another warehouse's
     assert not audit_rows(uow, "pii.reveal")
+
+
+def test_tab_counts_stop_at_the_cap(world, uow):
+    from lvyue.orders.web import _tab_counts
+
+    with uow(readonly=True) as u:
+        counts = queries.workbench_counts(u, ["allocated", "held"], scope=queries.Scope(), cap=2)
+        scoped = queries.workbench_counts(
+            u, ["allocated"], scope=queries.Scope(warehouses=("GZ",)), cap=100
+        )
+    assert counts == {"allocated": 3, "held": 2}  # 6 allocated: counted to cap + 1
+    assert scoped == {"allocated": 3}
+    shown = _tab_counts({"shipped": queries.COUNT_CAP + 1, "held": 7})
+    assert shown == {"counts": {"shipped": "10,000+", "held": "7"}, "total": "10,000+"}

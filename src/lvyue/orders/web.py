@@ -126,6 +126,20 @@ def _options(uow: UnitOfWork, principal: Principal) -> dict[str, Any]:
     }
 
 
+def _tab_counts(counts: dict[str, int]) -> dict[str, Any]:
+    """What the tabs show: a number, or "10,000+" past the count's cap."""
+
+    def shown(n: int) -> str:
+        return f"{queries.COUNT_CAP:,}+" if n > queries.COUNT_CAP else f"{n:,}"
+
+    total = sum(counts.values())
+    capped = any(n > queries.COUNT_CAP for n in counts.values())
+    return {
+        "counts": {status: shown(n) for status, n in counts.items()},
+        "total": shown(queries.COUNT_CAP + 1) if capped else f"{total:,}",
+    }
+
+
 def _link(f: OrderFilter, **change: Any) -> str:
     """The list URL for ``f`` with ``change`` applied (None removes a parameter)."""
     params = {
@@ -150,7 +164,7 @@ def _workbench(request: Request, principal: Principal) -> dict[str, Any]:
     scope = _scope(principal)
     with UnitOfWork(request.app.state.engine, readonly=True) as uow:
         page = queries.workbench_page(uow, f, scope=scope, zone=zone, limit=PAGE_SIZE)
-        counts = queries.workbench_counts(uow, scope=scope)
+        counts = queries.workbench_counts(uow, STATUS_LABELS, scope=scope)
         options = _options(uow, principal)
     language = language_of(request)
     items = [mask_order(item) for item in page["items"]]
@@ -162,8 +176,7 @@ def _workbench(request: Request, principal: Principal) -> dict[str, Any]:
         "next_link": _link(f, after=page["next"]) if page["next"] else "",
         "prev_link": _link(f, before=page["prev"]) if page["prev"] else "",
         "first_link": _link(f) if page["prev"] else "",
-        "counts": counts,
-        "total": sum(counts.values()),
+        **_tab_counts(counts),
         "tabs": STATUS_TABS,
         "tab_link": lambda status: _link(f, status=status),
         "sort_link": lambda key: _sort_link(f, key),
@@ -194,15 +207,14 @@ def order_counts(request: Request, principal: Reader) -> HTMLResponse:
     """The status tabs alone, for live refreshes."""
     f = _filter(request, principal)
     with UnitOfWork(request.app.state.engine, readonly=True) as uow:
-        counts = queries.workbench_counts(uow, scope=_scope(principal))
+        counts = queries.workbench_counts(uow, STATUS_LABELS, scope=_scope(principal))
     return render_page(
         request,
         principal,
         "orders/_tabs.html",
         {
             "f": f,
-            "counts": counts,
-            "total": sum(counts.values()),
+            **_tab_counts(counts),
             "tabs": STATUS_TABS,
             "tab_link": lambda status: _link(f, status=status),
         },

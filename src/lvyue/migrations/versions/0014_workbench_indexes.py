@@ -1,4 +1,5 @@
-"""Order indexes for the web workbench: status tab by time, buyer id, SKU of a line.
+"""Order indexes for the web workbench: status tab by time, amount, buyer id, SKU of a line;
+the status index carries the warehouse (scoped tab counts from the index alone).
 
 Plain index operations (no batch mode): SQLite must not rebuild orders_order, whose lines
 would go with it through ON DELETE CASCADE.
@@ -19,9 +20,12 @@ depends_on = None
 
 
 def upgrade() -> None:
+    op.drop_index("ix_orders_order_status", table_name="orders_order")
+    op.create_index("ix_orders_order_status", "orders_order", ["status", "warehouse_id"])
     op.create_index(
         "ix_orders_order_status_ordered", "orders_order", ["status", "ordered_at", "id"]
     )
+    op.create_index("ix_orders_order_amount", "orders_order", ["total_amount", "id"])
     op.create_index("ix_orders_order_buyer_id", "orders_order", ["buyer_id"])
     op.create_index("ix_orders_order_line_sku_id", "orders_order_line", ["sku_id"])
 
@@ -29,4 +33,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index("ix_orders_order_line_sku_id", table_name="orders_order_line")
     op.drop_index("ix_orders_order_buyer_id", table_name="orders_order")
+    op.drop_index("ix_orders_order_amount", table_name="orders_order")
     op.drop_index("ix_orders_order_status_ordered", table_name="orders_order")
+    op.drop_index("ix_orders_order_status", table_name="orders_order")
+    op.create_index("ix_orders_order_status", "orders_order", ["status"])
