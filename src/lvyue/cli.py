@@ -10,6 +10,7 @@ import click
 import sqlalchemy as sa
 import typer
 import uvicorn
+from rich.table import Table
 
 from lvyue import bootstrap
 from lvyue.accounts import service as accounts
@@ -22,7 +23,7 @@ from lvyue.core.cli import DbOption, console, err_console, open_uow, resolve_url
 from lvyue.core.db import engine_for
 from lvyue.core.errors import LvyueError, ValidationError
 from lvyue.core.pii import rotate_keys
-from lvyue.demo import demo_command
+from lvyue.demo import demo_command, seed_demo_users
 from lvyue.geo.cli import app as address_app
 from lvyue.inventory.cli import stock_app, warehouse_app
 from lvyue.logistics.cli import carrier_app, rates_app
@@ -54,7 +55,34 @@ app.add_typer(channels_app, name="channels")
 app.add_typer(webhook_app, name="webhook")
 app.add_typer(events_app, name="events")
 
-app.command("demo")(demo_command)
+
+@app.command("demo")
+def demo(
+    orders_n: Annotated[int, typer.Option("--orders", help="how many orders to generate")] = 2000,
+    seed: Annotated[int, typer.Option(help="random seed: the same seed gives the same data")] = 11,
+    serve_after: Annotated[
+        bool,
+        typer.Option("--serve", help="then create demo users and serve the workbench"),
+    ] = False,
+    host: Annotated[str, typer.Option(help="with --serve: address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="with --serve: port", min=0, max=65535)] = 8000,
+    db: DbOption = None,
+) -> None:
+    """Create a FRESH demo database (existing lvyue tables are dropped), import a Double-11
+    day of orders from four shops and run the pipeline; with --serve, open the workbench
+    with a demo admin and a warehouse user (passwords printed)."""
+    demo_command(orders_n=orders_n, seed=seed, db=db)
+    if not serve_after:
+        return
+    url = resolve_url(db)
+    users = Table("用户 user", "密码 password", "岗位 role", title="演示账号 / demo sign-ins")
+    for username, password, role in seed_demo_users(url):
+        users.add_row(username, password, role)
+    console.print(users)
+    shown = "localhost" if host in ("0.0.0.0", "::") else host
+    console.print(f"工作台 workbench: [bold cyan]http://{shown}:{port}/login[/]  (Ctrl+C to stop)")
+    uvicorn.run(create_app(url), host=host, port=port, log_level="warning")
+
 
 pii_app = typer.Typer(help="个人信息加密 / personal data encryption", no_args_is_help=True)
 app.add_typer(pii_app, name="pii")

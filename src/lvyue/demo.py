@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import secrets
 import tempfile
 import time
 from pathlib import Path
@@ -13,6 +14,7 @@ import typer
 from rich.table import Table
 
 from lvyue import bootstrap, demo_data
+from lvyue.accounts import service as accounts
 from lvyue.catalog.service import import_catalog
 from lvyue.channels import service as channels
 from lvyue.core.cli import DbOption, console, open_uow, resolve_url
@@ -132,3 +134,26 @@ def _print_warehouse_table(url: str) -> None:
         amount = amount or 0
         table.add_row(f"{code} {name}", str(n), f"{amount:,.2f}")
     console.print(table)
+
+
+# Who signs in to the demo workbench: an administrator, and a warehouse clerk of the
+# Hangzhou warehouse who sees personal data masked.
+DEMO_USERS = (("admin", "admin", ()), ("warehouse", "warehouse", ("HZ01",)))
+
+
+def seed_demo_users(url: str) -> list[tuple[str, str, str]]:
+    """Create the demo's users with fresh random passwords; returns (user, password, role)."""
+    created = []
+    with open_uow(url, actor="demo") as uow:
+        for username, role, warehouses in DEMO_USERS:
+            password = secrets.token_urlsafe(9)
+            accounts.add_user(
+                uow,
+                username=username,
+                password=password,
+                role=role,
+                display_name=f"demo {role}",
+                warehouse_codes=warehouses,
+            )
+            created.append((username, password, role))
+    return created

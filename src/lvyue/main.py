@@ -1,12 +1,14 @@
-"""The web application: JSON API and webhooks on one FastAPI app."""
+"""The web application: JSON API, webhooks and the workbench pages on one FastAPI app."""
 
 from __future__ import annotations
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 
 from lvyue import __version__, bootstrap
 from lvyue.accounts.audit_api import router as audit_log
 from lvyue.accounts.routes import router as auth
+from lvyue.accounts.web import router as account_pages
 from lvyue.catalog.api import router as catalog
 from lvyue.channels.api import router as webhooks
 from lvyue.channels.api import shops_router as shops
@@ -17,8 +19,14 @@ from lvyue.inventory.api import warehouses_router as warehouses
 from lvyue.logistics.api import router as carriers
 from lvyue.orders.api import router as orders
 from lvyue.orders.rules_api import router as rules
+from lvyue.orders.web import router as order_pages
+from lvyue.web.errors import install_page_errors
+from lvyue.web.pages import STATIC_DIR, Pages, page_paths
 from lvyue.webhooks.api import events_router
 from lvyue.webhooks.api import router as outgoing_webhooks
+
+# Packages whose templates/<capability>/ folders hold pages.
+PAGE_PACKAGES = ("lvyue.accounts", "lvyue.orders")
 
 
 def create_app(database_url: str | None = None) -> FastAPI:
@@ -41,7 +49,15 @@ def create_app(database_url: str | None = None) -> FastAPI:
         audit_log,
     ):
         app.include_router(router)
+    # Pages: server-rendered, same app and same services as the API (ADR 0007).
+    app.state.pages = Pages(PAGE_PACKAGES)
+    page_routers = (account_pages, order_pages)
+    for router in page_routers:
+        app.include_router(router)
+    app.state.page_paths = page_paths(page_routers)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     install_error_handlers(app)
+    install_page_errors(app)
 
     @app.get("/healthz", tags=["ops"])
     def health() -> dict[str, str]:

@@ -2,8 +2,8 @@
 
 Codes: ``invalid_credentials``, ``account_locked``, ``account_disabled``, ``invalid_token``
 (401); ``unknown_key``, ``key_revoked``, ``bad_signature``, ``stale_timestamp``,
-``reused_nonce``, ``invalid_nonce``, ``invalid_timestamp`` (401); ``forbidden`` (403);
-``rate_limited`` (429).
+``reused_nonce``, ``invalid_nonce``, ``invalid_timestamp``, ``login_required`` (401);
+``forbidden``, ``csrf_failed`` (403); ``rate_limited`` (429).
 """
 
 from __future__ import annotations
@@ -33,3 +33,15 @@ class RateLimited(AccessError):
 class PermissionDenied(AccessError):
     code = "forbidden"
     http_status = 403
+
+
+class LoginRequired(AuthenticationFailed):
+    """A page was asked for without a valid session: pages answer with the login page."""
+
+    code = "login_required"
+
+
+class CsrfFailed(PermissionDenied):
+    """An unsafe request signed in by the session cookie lacks the session's CSRF token."""
+
+    code = "csrf_failed"

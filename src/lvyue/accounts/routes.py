@@ -12,7 +12,7 @@ from pydantic import BaseModel
 from sqlalchemy.engine import Engine
 
 from lvyue.accounts import service
-from lvyue.accounts.api import CurrentUser, bearer_token, client_address
+from lvyue.accounts.api import CurrentUser, client_address, request_token
 from lvyue.accounts.schemas import PasswordChange, PasswordChanged
 from lvyue.core.errors import ValidationError
 from lvyue.core.uow import UnitOfWork
@@ -67,7 +67,8 @@ def _log_out(engine: Engine, value: str) -> None:
 
 @router.post("/auth/logout", response_model=LoggedOut)
 async def logout(request: Request, principal: CurrentUser) -> dict[str, bool]:
-    await run_in_threadpool(_log_out, request.app.state.engine, bearer_token(request) or "")
+    token = request_token(request)[0] or ""  # the bearer token, or the page's session
+    await run_in_threadpool(_log_out, request.app.state.engine, token)
     return {"logged_out": True}
 
 
@@ -94,7 +95,7 @@ def change_password(request: Request, body: PasswordChange, principal: CurrentUs
             username=principal.username,
             old_password=body.old_password,
             new_password=body.new_password,
-            keep_token=bearer_token(request),
+            keep_token=request_token(request)[0],  # the bearer token or the page session
             ip=ip,
             user_agent=agent,
         )

@@ -35,7 +35,7 @@ class Order(Base):
     shop_id: Mapped[int] = mapped_column(sa.ForeignKey("orders_shop.id"))
     external_id: Mapped[str] = mapped_column(sa.String(64))
     order_type: Mapped[str] = mapped_column(sa.String(16), default="online")
-    status: Mapped[str] = mapped_column(sa.String(20), index=True)
+    status: Mapped[str] = mapped_column(sa.String(20))
     channel_status: Mapped[str] = mapped_column(sa.String(16))
     # Digest of the canonical payload: the same order imported twice changes nothing.
     content_hash: Mapped[str] = mapped_column(sa.String(32))
@@ -45,7 +45,8 @@ class Order(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
 
-    buyer_id: Mapped[str | None] = mapped_column(sa.String(64))
+    # Indexed: customer service finds a buyer's orders by the platform's buyer id.
+    buyer_id: Mapped[str | None] = mapped_column(sa.String(64), index=True)
     buyer_nick: Mapped[str | None] = mapped_column(EncryptedText())
     # Receiver exactly as the channel sent it; never overwritten by normalisation. Name, phone,
     # street and door are encrypted (ADR 0006); province, city and district stay plain for
@@ -112,6 +113,14 @@ class Order(Base):
         # A buyer's orders in a status (merge targets, customer pages): stays an index lookup
         # however many orders the other statuses hold.
         sa.Index("ix_orders_order_customer_status", "customer_id", "status"),
+        # Orders by status, with the warehouse beside it: a warehouse user's tab counts are
+        # read from the index alone.
+        sa.Index("ix_orders_order_status", "status", "warehouse_id"),
+        # The workbench: a status tab newest first, paged by keyset (ordered_at, id), is one
+        # index walk however many orders the status holds.
+        sa.Index("ix_orders_order_status_ordered", "status", "ordered_at", "id"),
+        # ... and sorted by amount (biggest first), in a tab or across all orders.
+        sa.Index("ix_orders_order_amount", "total_amount", "id"),
         # The review queue: only the orders the pipeline may move, so finding the next batch
         # does not walk the million orders already allocated or shipped.
         sa.Index(
@@ -132,7 +141,8 @@ class OrderLine(Base):
     )
     line_no: Mapped[int] = mapped_column()
     sku_code: Mapped[str] = mapped_column(sa.String(64))  # as the channel sent it
-    sku_id: Mapped[int | None] = mapped_column(sa.ForeignKey("catalog_sku.id"))  # None: unknown
+    # None: unknown. Indexed: the workbench finds the orders of a SKU.
+    sku_id: Mapped[int | None] = mapped_column(sa.ForeignKey("catalog_sku.id"), index=True)
     name: Mapped[str | None] = mapped_column(sa.String(200))
     spec: Mapped[str | None] = mapped_column(sa.String(200))
     quantity: Mapped[int] = mapped_column()

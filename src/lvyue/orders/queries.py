@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
@@ -16,6 +20,7 @@ from lvyue.core.uow import UnitOfWork
 from lvyue.customers.models import Customer, CustomerIdentity
 from lvyue.inventory.models import Warehouse
 from lvyue.orders.models import Order, OrderHistory, OrderHold, OrderLine, Shop
+from lvyue.orders.schemas import OrderFilter
 
 ORDER = table_of(Order)
 LINE = table_of(OrderLine)
@@ -234,3 +239,290 @@ def order_places(uow: UnitOfWork, order_ids: list[int]) -> dict[int, tuple[str, 
         )
         found.update({oid: (shop, wh) for oid, shop, wh in rows})
     return found
+
+
+# --------------------------------------------------------------------------- the workbench
+
+# What a row of the order workbench shows; personal data is masked by the page.
+WORKBENCH_COLUMNS = (
+    ORDER.c.id,
+    ORDER.c.external_id,
+    ORDER.c.status,
+    ORDER.c.ordered_at,
+    ORDER.c.total_amount,
+    ORDER.c.item_count,
+    ORDER.c.buyer_id,
+    ORDER.c.receiver_name,
+    ORDER.c.receiver_phone,
+    ORDER.c.receiver_province,
+    ORDER.c.receiver_city,
+    ORDER.c.carrier_code,
+    ORDER.c.tracking_no,
+)
+SORT_COLUMNS: dict[str, sa.ColumnElement[Any]] = {
+    "ordered_at": ORDER.c.ordered_at,
+    "total_amount": ORDER.c.total_amount,
+    "id": ORDER.c.id,
+}
+
+
+@dataclass(frozen=True)
+class Scope:
+    """The shops and warehouses a person may see (empty: all)."""
+
+    shops: tuple[str, ...] = ()
+    warehouses: tuple[str, ...] = ()
+
+
+def _day_start(day: date, zone: str) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=ZoneInfo(zone))
+
+
+def _shop_ids(condition: sa.ColumnElement[bool]) -> sa.Select[Any]:
+    return sa.select(SHOP.c.id).where(condition)
+
+
+def _warehouse_ids(condition: sa.ColumnElement[bool]) -> sa.Select[Any]:
+    return sa.select(WAREHOUSE.c.id).where(condition)
+
+
+def _filtered(stmt: sa.Select[Any], f: OrderFilter, scope: Scope, zone: str) -> sa.Select[Any]:
+    """``stmt`` (orders joined with shop and warehouse) narrowed to the scope and filters;
+    each filter is an indexed column, a join on a unique code, or narrows what the sort index
+    walks (amount, carrier)."""
+    if f.status:
+        stmt = stmt.where(ORDER.c.status == f.status)
+    # Shops and warehouses by id (a subquery on their unique codes), never through the joined
+    # code columns: the planner can then walk the order's own indexes in the sort order.
+    if scope.shops:
+        stmt = stmt.where(ORDER.c.shop_id.in_(_shop_ids(SHOP.c.code.in_(scope.shops))))
+    if scope.warehouses:
+        stmt = stmt.where(
+            sa.or_(
+                ORDER.c.warehouse_id.is_(None),
+                ORDER.c.warehouse_id.in_(_warehouse_ids(WAREHOUSE.c.code.in_(scope.warehouses))),
+            )
+        )
+    if f.shop:
+        stmt = stmt.where(ORDER.c.shop_id.in_(_shop_ids(SHOP.c.code == f.shop)))
+    if f.platform:
+        stmt = stmt.where(ORDER.c.shop_id.in_(_shop_ids(SHOP.c.platform == f.platform)))
+    if f.warehouse:
+        stmt = stmt.where(ORDER.c.warehouse_id.in_(_warehouse_ids(WAREHOUSE.c.code == f.warehouse)))
+    if f.carrier:
+        stmt = stmt.where(ORDER.c.carrier_code == f.carrier.upper())
+    if f.hold:
+        stmt = stmt.where(ORDER.c.id.in_(sa.select(HOLD.c.order_id).where(HOLD.c.code == f.hold)))
+    if f.buyer:
+        stmt = stmt.where(ORDER.c.buyer_id == f.buyer)
+    if f.phone:
+        stmt = _by_phone(stmt, f.phone)
+    if f.sku:
+        sku_id = sa.select(SKU.c.id).where(SKU.c.code == f.sku).scalar_subquery()
+        stmt = stmt.where(ORDER.c.id.in_(sa.select(LINE.c.order_id).where(LINE.c.sku_id == sku_id)))
+    if f.ordered_from:
+        stmt = stmt.where(ORDER.c.ordered_at >= _day_start(f.ordered_from, zone))
+    if f.ordered_to:
+        stmt = stmt.where(ORDER.c.ordered_at < _day_start(f.ordered_to + timedelta(days=1), zone))
+    if f.amount_min is not None:
+        stmt = stmt.where(ORDER.c.total_amount >= f.amount_min)
+    if f.amount_max is not None:
+        stmt = stmt.where(ORDER.c.total_amount <= f.amount_max)
+    return stmt
+
+
+def _cursor(sort: str, row: Any) -> str:
+    value = row._mapping[sort]
+    text = value.isoformat() if isinstance(value, datetime) else str(value)
+    return f"{text}~{row.id}"
+
+
+def _parse_cursor(sort: str, text: str) -> tuple[Any, int]:
+    value, _, id_text = text.rpartition("~")
+    try:
+        oid = int(id_text)
+        if sort == "ordered_at":
+            return datetime.fromisoformat(value), oid
+        if sort == "total_amount":
+            return Decimal(value), oid
+        return oid, oid
+    except (ValueError, ArithmeticError):
+        raise ValidationError("cursor", f"{text!r} is not a page position of this list") from None
+
+
+def workbench_page(
+    uow: UnitOfWork, f: OrderFilter, *, scope: Scope, zone: str, limit: int = 50
+) -> dict[str, Any]:
+    """One page of the workbench by keyset: ``f.after`` / ``f.before`` are positions
+    ("value~id") of the last / first row of a neighbouring page, so every page costs the same
+    on a million orders (an index walk from the position; no offset, no count)."""
+    column = SORT_COLUMNS[f.sort]
+    keys = (column, ORDER.c.id) if f.sort != "id" else (ORDER.c.id,)
+    backwards = f.before is not None and f.after is None
+    cursor = f.before if backwards else f.after
+    descending = (f.direction == "desc") != backwards
+    stmt = _filtered(_base_workbench(), f, scope, zone)
+    if cursor:
+        value, oid = _parse_cursor(f.sort, cursor)
+        bound = sa.tuple_(*keys) if len(keys) > 1 else keys[0]
+        at = (
+            sa.tuple_(sa.literal(value, type_=column.type), sa.literal(oid, type_=ORDER.c.id.type))
+            if len(keys) > 1
+            else sa.literal(oid, type_=ORDER.c.id.type)
+        )
+        stmt = stmt.where(bound < at if descending else bound > at)
+    stmt = stmt.order_by(*(k.desc() if descending else k.asc() for k in keys)).limit(limit + 1)
+    rows = list(uow.conn.execute(stmt))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    if backwards:
+        rows.reverse()
+    holds: dict[int, list[str]] = defaultdict(list)
+    lines: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    ids = [r.id for r in rows]
+    if ids:
+        for h in uow.conn.execute(
+            sa.select(HOLD.c.order_id, HOLD.c.code).where(HOLD.c.order_id.in_(ids))
+        ):
+            holds[h.order_id].append(h.code)
+        for ln in uow.conn.execute(
+            sa.select(LINE.c.order_id, LINE.c.sku_code, LINE.c.quantity)
+            .where(LINE.c.order_id.in_(ids))
+            .order_by(LINE.c.order_id, LINE.c.line_no)
+        ):
+            lines[ln.order_id].append({"sku": ln.sku_code, "quantity": ln.quantity})
+    items = [
+        {**r._mapping, "hold_reasons": sorted(holds[r.id]), "lines": lines[r.id]} for r in rows
+    ]
+    first, last = (rows[0], rows[-1]) if rows else (None, None)
+    has_next = (more if not backwards else True) and last is not None
+    has_prev = (more if backwards else bool(f.after)) and first is not None
+    return {
+        "items": items,
+        "next": _cursor(f.sort, last) if has_next and last is not None else None,
+        "prev": _cursor(f.sort, first) if has_prev and first is not None else None,
+    }
+
+
+def _base_workbench() -> sa.Select[Any]:
+    return (
+        sa.select(
+            *WORKBENCH_COLUMNS,
+            SHOP.c.code.label("shop"),
+            SHOP.c.platform,
+            WAREHOUSE.c.code.label("warehouse"),
+        )
+        .join(SHOP, SHOP.c.id == ORDER.c.shop_id)
+        .outerjoin(WAREHOUSE, WAREHOUSE.c.id == ORDER.c.warehouse_id)
+    )
+
+
+COUNT_CAP = 10_000
+
+
+def workbench_counts(
+    uow: UnitOfWork, statuses: Iterable[str], *, scope: Scope, cap: int = COUNT_CAP
+) -> dict[str, int]:
+    """Orders per status the person may see, counted up to ``cap + 1`` (more than ``cap``
+    reads as "cap+"): each count is a bounded walk of the status index, so the tabs cost a few
+    milliseconds whether a status holds a hundred orders or a million, where an exact
+    ``GROUP BY status`` reads every order each time. One statement, one subquery per status."""
+    # No joins: the scope as id lists, so each count stays a walk of the status index.
+    base = _filtered(sa.select(sa.literal(1)).select_from(ORDER), OrderFilter(), scope, "UTC")
+    names = list(statuses)
+    columns = [
+        sa.select(sa.func.count())
+        .select_from(base.where(ORDER.c.status == status).limit(cap + 1).subquery())
+        .scalar_subquery()
+        .label(f"c{i}")
+        for i, status in enumerate(names)
+    ]
+    row = uow.conn.execute(sa.select(*columns)).one()
+    return {status: int(n) for status, n in zip(names, row, strict=True)}
+
+
+def export_batches(
+    uow_factory: Any, f: OrderFilter, *, scope: Scope, zone: str, batch: int = 1000
+) -> Iterator[list[dict[str, Any]]]:
+    """Every order of the filtered set with its receiver and lines, in id order, ``batch``
+    orders per read (each its own short read transaction, so an export of a million orders
+    neither holds one transaction open nor all rows in memory). ``uow_factory()`` gives a
+    read-only unit of work."""
+    after = 0
+    while True:
+        with uow_factory() as uow:
+            stmt = (
+                _filtered(
+                    sa.select(
+                        ORDER,
+                        SHOP.c.code.label("shop"),
+                        SHOP.c.platform,
+                        WAREHOUSE.c.code.label("warehouse"),
+                    )
+                    .join(SHOP, SHOP.c.id == ORDER.c.shop_id)
+                    .outerjoin(WAREHOUSE, WAREHOUSE.c.id == ORDER.c.warehouse_id),
+                    f,
+                    scope,
+                    zone,
+                )
+                .where(ORDER.c.id > after)
+                .order_by(ORDER.c.id)
+                .limit(batch)
+            )
+            rows = list(uow.conn.execute(stmt))
+            if not rows:
+                return
+            ids = [r.id for r in rows]
+            holds: dict[int, list[str]] = defaultdict(list)
+            lines: dict[int, list[str]] = defaultdict(list)
+            for i in range(0, len(ids), 900):
+                chunk = ids[i : i + 900]
+                for h in uow.conn.execute(
+                    sa.select(HOLD.c.order_id, HOLD.c.code).where(HOLD.c.order_id.in_(chunk))
+                ):
+                    holds[h.order_id].append(h.code)
+                for ln in uow.conn.execute(
+                    sa.select(LINE.c.order_id, LINE.c.sku_code, LINE.c.quantity)
+                    .where(LINE.c.order_id.in_(chunk))
+                    .order_by(LINE.c.order_id, LINE.c.line_no)
+                ):
+                    lines[ln.order_id].append(f"{ln.sku_code}*{ln.quantity}")
+        yield [
+            {**r._mapping, "hold_reasons": sorted(holds[r.id]), "lines": lines[r.id]} for r in rows
+        ]
+        after = rows[-1].id
+        if len(rows) < batch:
+            return
+
+
+def shop_options(uow: UnitOfWork) -> list[dict[str, Any]]:
+    """Shops for pickers: code, name and platform."""
+    rows = uow.conn.execute(
+        sa.select(SHOP.c.code, SHOP.c.name, SHOP.c.platform).order_by(SHOP.c.code)
+    )
+    return [dict(r._mapping) for r in rows]
+
+
+def order_lines(uow: UnitOfWork, order_id: int) -> list[dict[str, Any]]:
+    """The lines of one order as the detail page shows them (with the catalogue's name)."""
+    rows = uow.conn.execute(
+        sa.select(
+            LINE.c.line_no,
+            LINE.c.sku_code,
+            LINE.c.name,
+            LINE.c.spec,
+            LINE.c.quantity,
+            LINE.c.unit_price,
+            LINE.c.reserved,
+            LINE.c.shipped,
+            LINE.c.cancelled,
+            LINE.c.refund_status,
+            SKU.c.code.label("sku"),
+            SKU.c.name.label("sku_name"),
+            SKU.c.spec_text.label("sku_spec"),
+        )
+        .outerjoin(SKU, SKU.c.id == LINE.c.sku_id)
+        .where(LINE.c.order_id == order_id)
+        .order_by(LINE.c.line_no)
+    )
+    return [dict(r._mapping) for r in rows]

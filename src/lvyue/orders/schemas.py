@@ -3,11 +3,11 @@ added to the order table is not shown to API clients until it is named here."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from lvyue.core.http import BIGINT_MAX
 
@@ -150,3 +150,74 @@ class AddressFix(BaseModel):
 class AddressResult(BaseModel):
     issues: list[str]
     order: OrderDetail
+
+
+# --------------------------------------------------------------------------- workbench filters
+
+
+def _blank_is_none(value: Any) -> Any:
+    """A form sends empty fields as ""; they mean "no filter"."""
+    if isinstance(value, str):
+        value = value.strip()
+        return value or None
+    return value
+
+
+# Optional query fields: blank means absent; the constraints apply to a given value.
+Blank = BeforeValidator(_blank_is_none)
+Code = Annotated[Annotated[str, Field(max_length=64)] | None, Blank]
+Phone = Annotated[Annotated[str, Field(max_length=40)] | None, Blank]
+Money = Annotated[
+    Annotated[Decimal, Field(ge=0, le=Decimal("99999999.99"), decimal_places=2)] | None, Blank
+]
+Day = Annotated[date | None, Blank]
+Cursor = Annotated[Annotated[str, Field(max_length=80)] | None, Blank]
+
+SORT_KEYS = ("ordered_at", "total_amount", "id")
+
+
+class OrderFilter(BaseModel):
+    """What the order workbench asks for: a status tab, filters, a sort and a page cursor.
+    Days are the merchant's calendar days (``settings.timezone``), both ends included."""
+
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+
+    status: Code = None
+    shop: Code = None
+    platform: Code = None
+    warehouse: Code = None
+    carrier: Code = None
+    hold: Code = None
+    buyer: Code = None
+    phone: Phone = None
+    sku: Code = None
+    ordered_from: Day = None
+    ordered_to: Day = None
+    amount_min: Money = None
+    amount_max: Money = None
+    sort: Literal["ordered_at", "total_amount", "id"] = "ordered_at"
+    direction: Literal["desc", "asc"] = "desc"
+    after: Cursor = None
+    before: Cursor = None
+
+    @model_validator(mode="after")
+    def _ranges(self) -> OrderFilter:
+        if self.ordered_from and self.ordered_to and self.ordered_from > self.ordered_to:
+            raise ValueError("ordered_from: the first day is after the last day")
+        if (
+            self.amount_min is not None
+            and self.amount_max is not None
+            and self.amount_min > self.amount_max
+        ):
+            raise ValueError("amount_min: the lowest amount is above the highest")
+        return self
+
+    def filters(self) -> dict[str, Any]:
+        """The filters only (no tab, sort or page): for links that keep them."""
+        return self.model_dump(
+            exclude={"status", "sort", "direction", "after", "before"}, exclude_none=True
+        )
+
+    @property
+    def active(self) -> bool:
+        return bool(self.filters())

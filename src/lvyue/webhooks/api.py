@@ -15,7 +15,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 
 from lvyue.accounts import service as accounts
-from lvyue.accounts.api import CurrentUser, bearer_token, client_address, require
+from lvyue.accounts.api import CurrentUser, client_address, request_token, require
 from lvyue.accounts.errors import PermissionDenied
 from lvyue.accounts.roles import Principal
 from lvyue.core.errors import ValidationError
@@ -115,7 +115,7 @@ async def live_events(
     """Order and stock events as server-sent events (``text/event-stream``): ``event`` is the
     type, ``data`` the same JSON a webhook carries, ``id`` the position to resume from."""
     engine = request.app.state.engine
-    token = bearer_token(request) or ""
+    token = request_token(request)[0] or ""  # a bearer token or the page's session
 
     def recheck() -> Principal | None:
         with UnitOfWork(engine, readonly=True) as uow:

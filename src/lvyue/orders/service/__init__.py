@@ -36,6 +36,7 @@ from lvyue.orders.service.pipeline import (
     process_orders,
 )
 from lvyue.orders.service.privacy import RECEIVER_FIELDS, record_reveal, reveal_receiver
+from lvyue.orders.service.rereview import review_again
 from lvyue.orders.service.splitting import resolve_shortage, split_order
 
 __all__ = [
@@ -66,6 +67,7 @@ __all__ = [
     "reject_order",
     "resolve_shortage",
     "reveal_receiver",
+    "review_again",
     "ship_order",
     "shop_id",
     "split_order",

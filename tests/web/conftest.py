@@ -1,0 +1,83 @@
+"""A small merchant for the page tests: two shops, two warehouses, orders in most states, and
+one user per position that the pages treat differently."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from lvyue.accounts import service as accounts
+from lvyue.orders import queries
+from lvyue.orders import service as orders
+from tests.factories import canonical, import_dicts, process_all, setup_world
+
+PASSWORD = "correct horse 9"
+# username -> (role, warehouses)
+USERS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "admin": ("admin", ()),
+    "ops": ("operations", ()),
+    "fin": ("finance", ()),
+    "wh": ("warehouse", ("HZ",)),
+}
+
+
+def receiver(n: int, **extra: str) -> dict[str, str]:
+    return {
+        "name": f"张{'三四五六七八九'[n % 7]}",
+        "phone": f"1381234{n:04d}",
+        "province": "浙江省",
+        "city": "杭州市",
+        "district": "西湖区",
+        "address": f"余杭塘路{800 + n}号",
+        **extra,
+    }
+
+
+@pytest.fixture
+def world(uow) -> dict[str, Any]:
+    """Orders: W1-W6 in shop S1 (SKU A, stock in HZ), W7 unpaid; T1-T3 in shop TB1 (taobao,
+    SKU B, stock only in GZ). After the pipeline W2 and W3 are held by an operator and W6 is
+    cancelled. Returns {external id: order id}."""
+    setup_world(uow, skus={"A": {"HZ": 100}, "B": {"GZ": 100}})
+    with uow() as u:
+        orders.add_shop(u, code="TB1", platform="taobao", name="淘宝店")
+        for username, (role, warehouses) in USERS.items():
+            accounts.add_user(
+                u, username=username, password=PASSWORD, role=role, warehouse_codes=warehouses
+            )
+    import_dicts(
+        uow,
+        [
+            canonical(
+                f"W{n}",
+                [("A", n)],
+                created_at=f"2026-11-{10 + n:02d}T10:00:00+08:00",
+                receiver=receiver(n),
+                buyer={"id": f"buyer-{n % 2}", "nick": "小王"},
+            )
+            for n in range(1, 7)
+        ]
+        + [canonical("W7", [("A", 1)], status="unpaid", receiver=receiver(7))],
+    )
+    import_dicts(
+        uow,
+        [
+            canonical(
+                f"T{n}",
+                [("B", 1)],
+                created_at=f"2026-11-0{n}T10:00:00+08:00",
+                receiver=receiver(10 + n),
+            )
+            for n in range(1, 4)
+        ],
+        shop="TB1",
+    )
+    process_all(uow)
+    with uow(readonly=True) as u:
+        ids = {o["external_id"]: o["id"] for o in queries.list_orders(u)}
+    with uow() as u:
+        orders.hold_order(u, ids["W2"], note="等买家回复")
+        orders.hold_order(u, ids["W3"], note="核对地址")
+        orders.cancel_order(u, ids["W6"], reason="买家取消")
+    return ids
