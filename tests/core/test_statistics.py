@@ -2,10 +2,26 @@
 
 from __future__ import annotations
 
+import time
+
 import sqlalchemy as sa
 
 from lvyue.core import db as core_db
 from tests.factories import canonical, import_dicts, setup_world
+
+
+def _wait_for_counters(engine, table: str, changed: int) -> None:
+    """PostgreSQL publishes a backend's table counters up to a second after its commit."""
+    for _ in range(100):
+        with engine.connect() as conn:
+            n = conn.execute(
+                sa.text("SELECT n_mod_since_analyze FROM pg_stat_user_tables WHERE relname = :t"),
+                {"t": table},
+            ).scalar()
+        if n is not None and n >= changed:
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"{table}: counters never showed {changed} changes")
 
 
 def test_stale_tables_are_analysed_once_then_left_alone(uow, engine, monkeypatch):
@@ -13,6 +29,8 @@ def test_stale_tables_are_analysed_once_then_left_alone(uow, engine, monkeypatch
     import_dicts(uow, [canonical(f"S{i}", [("A", 1)]) for i in range(600)])
     monkeypatch.setattr(core_db, "_CHECKED", {})
     tables = ["orders_order", "orders_order_line", "catalog_sku"]
+    if engine.dialect.name == "postgresql":
+        _wait_for_counters(engine, "orders_order_line", 600)
     first = core_db.refresh_statistics(engine, tables)
     again = core_db.refresh_statistics(engine, tables)  # within the check interval
     if engine.dialect.name != "postgresql":
