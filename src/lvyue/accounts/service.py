@@ -269,6 +269,23 @@ def _state(row: Any) -> LoginState:
     return LoginState(row.failed_logins, row.last_failed_at, row.locked_until)
 
 
+def _count_failure(
+    uow: UnitOfWork, user_id: int, state: LoginState, at: datetime, policy: LockoutPolicy
+) -> LoginState:
+    """One more wrong password (at log-in or password change): counted, locking when due."""
+    after = passwords.after_failure(state, at, policy)
+    uow.conn.execute(
+        sa.update(USER)
+        .where(USER.c.id == user_id)
+        .values(
+            failed_logins=after.failed_logins,
+            last_failed_at=after.last_failed_at,
+            locked_until=after.locked_until,
+        )
+    )
+    return after
+
+
 def _locked_error(locked_until: datetime) -> AuthenticationFailed:
     return AuthenticationFailed(
         f"account locked after repeated failures until {locked_until.isoformat()}",
@@ -327,16 +344,7 @@ def log_in(
         return LoginResult(error=_locked_error(state.locked_until))
     matches, new_hash = passwords.verify_password(password, row.password_hash)
     if not matches:
-        after = passwords.after_failure(state, at, policy)
-        uow.conn.execute(
-            sa.update(USER)
-            .where(USER.c.id == row.id)
-            .values(
-                failed_logins=after.failed_logins,
-                last_failed_at=after.last_failed_at,
-                locked_until=after.locked_until,
-            )
-        )
+        after = _count_failure(uow, row.id, state, at, policy)
         locked = after.is_locked(at)
         record(
             uow,
@@ -478,16 +486,7 @@ def change_password(
         )
     matches, _ = passwords.verify_password(old_password, row.password_hash)
     if not matches:
-        after = passwords.after_failure(state, at, policy)
-        uow.conn.execute(
-            sa.update(USER)
-            .where(USER.c.id == row.id)
-            .values(
-                failed_logins=after.failed_logins,
-                last_failed_at=after.last_failed_at,
-                locked_until=after.locked_until,
-            )
-        )
+        after = _count_failure(uow, row.id, state, at, policy)
         wrong: LvyueError = ValidationError("old_password", "is not the current password")
         wrong.code = "wrong_password"
         if after.is_locked(at):
