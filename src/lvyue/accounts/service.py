@@ -250,11 +250,11 @@ def update_user(
 # log-in and lock-out
 
 
-@dataclass(frozen=True)
-class LoginResult:
-    principal: Principal | None = None
-    token: str | None = None
-    error: AuthenticationFailed | None = None
+class _Refusable:
+    """A use case whose refusal must still commit its bookkeeping (a failure count, an audit
+    row): it returns the error, and the caller raises it once the unit of work has committed."""
+
+    error: LvyueError | None
 
     @property
     def ok(self) -> bool:
@@ -263,6 +263,13 @@ class LoginResult:
     def raise_for_error(self) -> None:
         if self.error is not None:
             raise self.error
+
+
+@dataclass(frozen=True)
+class LoginResult(_Refusable):
+    principal: Principal | None = None
+    token: str | None = None
+    error: AuthenticationFailed | None = None
 
 
 def _state(row: Any) -> LoginState:
@@ -424,20 +431,12 @@ def unlock_user(uow: UnitOfWork, *, username: str, ip: str = "", user_agent: str
 
 
 @dataclass(frozen=True)
-class PasswordChangeResult:
+class PasswordChangeResult(_Refusable):
     """What ``change_password`` did: the number of other sessions it ended, or the error to
     raise once the unit of work has committed the failure's bookkeeping."""
 
     sessions_ended: int = 0
     error: LvyueError | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.error is None
-
-    def raise_for_error(self) -> None:
-        if self.error is not None:
-            raise self.error
 
 
 def change_password(
