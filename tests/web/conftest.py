@@ -3,11 +3,17 @@ one user per position that the pages treat differently."""
 
 from __future__ import annotations
 
+import socket
+import threading
+import time
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import uvicorn
 
 from lvyue.accounts import service as accounts
+from lvyue.main import create_app
 from lvyue.orders import queries
 from lvyue.orders import service as orders
 from tests.factories import canonical, import_dicts, process_all, setup_world
@@ -81,3 +87,64 @@ def world(uow) -> dict[str, Any]:
         orders.hold_order(u, ids["W3"], note="核对地址")
         orders.cancel_order(u, ids["W6"], reason="买家取消")
     return ids
+
+
+# Browser tests (tests/web/browser.py has their marks and helpers).
+BROWSER_TIMEOUT_MS = 15_000
+
+
+class LiveServer:
+    """uvicorn serving the app in a thread, on a port the OS picked."""
+
+    def __init__(self, database_url: str) -> None:
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+        config = uvicorn.Config(
+            create_app(database_url), log_level="warning", timeout_graceful_shutdown=1
+        )
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, args=([self.sock],), daemon=True)
+
+    def __enter__(self) -> LiveServer:
+        self.thread.start()
+        deadline = time.monotonic() + 20
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("the test server did not start")
+            time.sleep(0.02)
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(10)
+        self.sock.close()
+
+
+@pytest.fixture(scope="module")
+def server(db_url: str) -> Iterator[LiveServer]:
+    with LiveServer(db_url) as live:
+        yield live
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    # Imported here: only browser tests need Playwright (and skip without it).
+    from playwright.sync_api import sync_playwright
+
+    from tests.web.browser import CHROMIUM
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, headless=True)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser, server, world):
+    context = browser.new_context(viewport={"width": 1366, "height": 768}, locale="zh-CN")
+    context.set_default_timeout(BROWSER_TIMEOUT_MS)
+    tab = context.new_page()
+    tab.base = server.url  # type: ignore[attr-defined]
+    yield tab
+    context.close()

@@ -1,99 +1,16 @@
-"""The workbench in a real browser: headless Chromium (Debian's ``chromium``) driven by
-Playwright against the app served by uvicorn on 127.0.0.1, on the test database.
-
-One browser for the session, one server for the module, a fresh browser context (cookies,
-storage) per test. Skipped when Chromium or Playwright is missing; ``.ci/run`` installs both.
-"""
+"""The workbench in a real browser: login, the order list, bulk actions, languages, masking,
+the order detail and export (support in ``tests/web/browser.py``)."""
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
-import socket
-import threading
-import time
-from collections.abc import Iterator
 
-import pytest
 import sqlalchemy as sa
-import uvicorn
 
 from lvyue.accounts.models import AuditEntry
 from lvyue.core.db import table_of
-from lvyue.main import create_app
 from lvyue.orders import queries
-from tests.web.conftest import PASSWORD
-
-playwright_api = pytest.importorskip("playwright.sync_api")
-CHROMIUM = os.environ.get("LVYUE_CHROMIUM", "/usr/bin/chromium")
-# Under CI a missing browser is a failure (.ci/run installs it), elsewhere a skip.
-MISSING = shutil.which(CHROMIUM) is None and os.environ.get("CI") != "true"
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(MISSING, reason=f"no Chromium at {CHROMIUM} (apt-get install chromium)"),
-]
-CJK = re.compile(r"[\u3400-\u9fff]")
-TIMEOUT_MS = 15_000
-
-
-class LiveServer:
-    """uvicorn serving the app in a thread, on a port the OS picked."""
-
-    def __init__(self, database_url: str) -> None:
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
-        config = uvicorn.Config(
-            create_app(database_url), log_level="warning", timeout_graceful_shutdown=1
-        )
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, args=([self.sock],), daemon=True)
-
-    def __enter__(self) -> LiveServer:
-        self.thread.start()
-        deadline = time.monotonic() + 20
-        while not self.server.started:
-            if time.monotonic() > deadline or not self.thread.is_alive():
-                raise RuntimeError("the test server did not start")
-            time.sleep(0.02)
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(10)
-        self.sock.close()
-
-
-@pytest.fixture(scope="module")
-def server(db_url: str) -> Iterator[LiveServer]:
-    with LiveServer(db_url) as live:
-        yield live
-
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator[object]:
-    with playwright_api.sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, headless=True)
-        yield chromium
-        chromium.close()
-
-
-@pytest.fixture
-def page(browser, server, world):
-    context = browser.new_context(viewport={"width": 1366, "height": 768}, locale="zh-CN")
-    context.set_default_timeout(TIMEOUT_MS)
-    tab = context.new_page()
-    tab.base = server.url  # type: ignore[attr-defined]
-    yield tab
-    context.close()
-
-
-def sign_in(page, username: str, password: str = PASSWORD) -> None:
-    page.goto(f"{page.base}/login")
-    page.fill("#username", username)
-    page.fill("#password", password)
-    page.click("form[data-testid=login-form] button[type=submit]")
+from tests.web.browser import CJK, pytestmark, sign_in  # noqa: F401
 
 
 def rows(page) -> list[int]:
