@@ -17,6 +17,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Row
 
+from lvyue.core.bulk import insert_many
 from lvyue.core.db import table_of
 from lvyue.core.models import EventLogEntry
 from lvyue.core.uow import UnitOfWork
@@ -31,9 +32,8 @@ MAX_GAPS = 64  # each open gap is one range in the reader's query
 
 def append(uow: UnitOfWork, entries: Sequence[dict[str, Any]]) -> None:
     """Write entries (keys: event_id, type, shop, warehouse, order_id, sku, payload, at) with
-    one statement."""
-    if entries:
-        uow.conn.execute(sa.insert(LOG), list(entries))
+    one statement (COPY on PostgreSQL)."""
+    insert_many(uow.conn, LOG, entries)
 
 
 def latest_id(conn: Connection) -> int:

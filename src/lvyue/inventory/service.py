@@ -187,6 +187,14 @@ def adjust_stock(
 def lock_available(uow: UnitOfWork, sku_ids: Iterable[int]) -> dict[tuple[int, int], int]:
     """Available units per (sku_id, warehouse_id) of active warehouses, locking the rows on
     PostgreSQL (in id order) until the transaction ends. SQLite holds the write lock already."""
+    return read_available(uow, sku_ids, lock=True)
+
+
+def read_available(
+    uow: UnitOfWork, sku_ids: Iterable[int], *, lock: bool = False
+) -> dict[tuple[int, int], int]:
+    """Available units per (sku_id, warehouse_id) of active warehouses; unlocked unless
+    ``lock`` (on PostgreSQL another transaction may change them before this one commits)."""
     ids = sorted(set(sku_ids))
     if not ids:
         return {}
@@ -196,7 +204,7 @@ def lock_available(uow: UnitOfWork, sku_ids: Iterable[int]) -> dict[tuple[int, i
         .where(LEVEL.c.sku_id.in_(ids), WAREHOUSE.c.active.is_(True))
         .order_by(LEVEL.c.id)
     )
-    if uow.is_postgres:
+    if lock and uow.is_postgres:
         stmt = stmt.with_for_update(of=LEVEL)
     return {(r[0], r[1]): int(r[2]) for r in uow.conn.execute(stmt)}
 

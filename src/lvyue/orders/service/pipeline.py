@@ -227,15 +227,15 @@ def process_orders(
     }
     ctx = load_review_context(uow, orders, facts)
     demand = {oid: expand_demand(f.lines, ctx.bundles) for oid, f in facts.items()}
-    available = inventory.lock_available(uow, (s for d in demand.values() for s in d))
+    wanted = {s for d in demand.values() for s in d}
+    # Plan on an unlocked read; the levels are locked only just before reserving (below), so
+    # parallel workers wait on hot SKUs for the writes alone, not for the whole review.
+    seen = inventory.read_available(uow, wanted)
 
     holds: dict[int, dict[str, str]] = {}
     logs: dict[int, list[dict[str, str]]] = {}
     steps: dict[int, list[str]] = {}
     extra_tags: dict[int, list[str]] = {}
-    plans: list[inventory.Reservation] = []
-    why: dict[int, str] = {}
-    carriers: dict[int, Quote] = {}
     passed: list[Any] = []
     rule_facts: dict[int, dict[str, Any]] = {}
     outcomes: dict[int, Any] = {}
@@ -266,25 +266,15 @@ def process_orders(
         if verdict.passed:
             passed.append(o)
 
-    merged: dict[int, int] = {}
-    siblings: set[int] = set()
-    for group in merge_groups(passed, ctx):
-        lead = group[0]
-        # An order of the same buyer and address already waiting in a warehouse: join it.
-        target = ctx.merge_target(lead)
-        together = (len(group) > 1 or target is not None) and _place(
-            group, demand, available, ctx, rule_facts, outcomes, plans, why, carriers, holds, logs
-        )
-        if together:
-            gid = target[1] if target else lead.merge_group or lead.id
-            merged.update({o.id: gid for o in group})
-            if target:
-                siblings.add(gid)
-            continue
-        for o in group:  # one by one: alone, or when the group fits no single warehouse
-            _place(
-                [o], demand, available, ctx, rule_facts, outcomes, plans, why, carriers, holds, logs
-            )
+    before = ({k: dict(v) for k, v in holds.items()}, {k: list(v) for k, v in logs.items()})
+    placed = _placement(passed, demand, dict(seen), ctx, rule_facts, outcomes, holds, logs)
+    locked = inventory.lock_available(uow, wanted) if uow.is_postgres else seen
+    if locked != seen:  # another worker moved these levels meanwhile: plan again, locked
+        holds = {k: dict(v) for k, v in before[0].items()}
+        logs = {k: list(v) for k, v in before[1].items()}
+        placed = _placement(passed, demand, dict(locked), ctx, rule_facts, outcomes, holds, logs)
+    plans, why, carriers = placed.plans, placed.why, placed.carriers
+    merged, siblings, available = placed.merged, placed.siblings, placed.available
 
     results = inventory.reserve(uow, plans, reason="order allocated")
     allocated = {p.doc_id: p.warehouse_id for p, ok in zip(plans, results, strict=True) if ok}
@@ -335,6 +325,53 @@ def process_orders(
         for code in holds[oid]:
             report.hold_counts[code] += 1
     return report
+
+
+@dataclass
+class _Placement:
+    """Where the batch's passed orders go: reservations to make, reasons, carriers, merges,
+    and the availability left after them."""
+
+    available: dict[tuple[int, int], int]
+    plans: list[inventory.Reservation] = field(default_factory=list)
+    why: dict[int, str] = field(default_factory=dict)
+    carriers: dict[int, Quote] = field(default_factory=dict)
+    merged: dict[int, int] = field(default_factory=dict)
+    siblings: set[int] = field(default_factory=set)
+
+
+def _placement(
+    passed: list[Any],
+    demand: dict[int, dict[int, int]],
+    available: dict[tuple[int, int], int],
+    ctx: Any,
+    rule_facts: dict[int, dict[str, Any]],
+    outcomes: dict[int, Any],
+    holds: dict[int, dict[str, str]],
+    logs: dict[int, list[dict[str, str]]],
+) -> _Placement:
+    """Place the passed orders against ``available`` (deducted as plans are made); orders that
+    cannot be placed get their hold reason in ``holds`` and ``logs``."""
+    out = _Placement(available)
+    plans, why, carriers = out.plans, out.why, out.carriers
+    for group in merge_groups(passed, ctx):
+        lead = group[0]
+        # An order of the same buyer and address already waiting in a warehouse: join it.
+        target = ctx.merge_target(lead)
+        together = (len(group) > 1 or target is not None) and _place(
+            group, demand, available, ctx, rule_facts, outcomes, plans, why, carriers, holds, logs
+        )
+        if together:
+            gid = target[1] if target else lead.merge_group or lead.id
+            out.merged.update({o.id: gid for o in group})
+            if target:
+                out.siblings.add(gid)
+            continue
+        for o in group:  # one by one: alone, or when the group fits no single warehouse
+            _place(
+                [o], demand, available, ctx, rule_facts, outcomes, plans, why, carriers, holds, logs
+            )
+    return out
 
 
 # Every column the pipeline decides, written in one conditional UPDATE per order.
