@@ -52,7 +52,9 @@ def review_again(uow: UnitOfWork, order_id: int) -> str:
 
 def review_if_ready(uow: UnitOfWork, order_id: int) -> str:
     """After a person's fix: review the order again if nothing left needs a person (as
-    ``review_again``), else leave it; returns its status either way."""
+    ``review_again``), else leave it; returns its status either way. An order the pipeline
+    does not take now (held for stock with no stock arrived since its last look, or claimed by
+    a worker) is left as it is too."""
     row = uow.conn.execute(sa.select(ORDER.c.status).where(ORDER.c.id == order_id)).first()
     if row is None:
         raise NotFound(f"order {order_id} does not exist", code="unknown_order")
@@ -65,4 +67,7 @@ def review_if_ready(uow: UnitOfWork, order_id: int) -> str:
     ).first()
     if waiting_for_person is not None:
         return str(row.status)
-    return review_again(uow, order_id)
+    try:
+        return review_again(uow, order_id)
+    except ConcurrentChange:
+        return str(row.status)
