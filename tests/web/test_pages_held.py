@@ -342,3 +342,23 @@ def test_a_scoped_user_sees_only_orders_of_their_scope(client, held, uow):
     assert count(html, "all") == 0 and "没有异常订单" in html
     r = post(client, csrf, f"/held/{held['W2']}/approve", release="1")
     assert r.status_code == 404 and order(uow, held["W2"])["status"] == "held"
+
+
+def test_the_queue_in_english(client, db, uow):
+    with uow() as u:
+        accounts.add_user(u, username="admin", password="correct horse 9", role="admin")
+    login(client, "admin")
+    client.get("/lang/en?next=/held")
+    html = client.get("/held").text
+    text = re.sub(r"<[^>]+>", " ", html).replace("履", "").replace("中文", "")
+    assert not re.findall(r"[\u3400-\u9fff]", text)
+    assert "No held orders." in html
+
+
+def test_reasons_and_what_to_do_in_english(client, held):
+    login(client, "ops")
+    client.get("/lang/en?next=/held")
+    html = client.get("/held?reason=district_not_in_city").text
+    assert "district belongs to another city" in html
+    assert "Correct the address: accept the suggestion, or fix the region below." in html
+    assert "Save and check again" in html
