@@ -64,3 +64,31 @@ ADDRESS_HOLDS = frozenset({*ISSUE_ORDER, MISSING_PHONE, "address_changed"})
 OVERRIDABLE = frozenset(
     {"manual_review", "operator_hold", "blacklisted", "buyer_message", "duplicate_suspect"}
 )
+
+# What resolves each hold, for the held-order queue: the address or phone corrected, a channel
+# SKU mapped, a decision on short stock, a manual review decided, a hold a person waves
+# through, the system's own re-check, or the order cancelled (the channel's side changed).
+FIX_ADDRESS, FIX_PHONE, FIX_SKU, FIX_STOCK = "address", "phone", "sku", "stock"
+FIX_REVIEW, FIX_RELEASE, FIX_RECHECK, FIX_CANCEL = "review", "release", "recheck", "cancel"
+FIX_DETAIL = "detail"  # nothing to do inline: the order's own page
+PHONE_HOLDS = frozenset({"invalid_phone", MISSING_PHONE})
+FIX_OF: dict[str, str] = {
+    **{code: FIX_ADDRESS for code in ADDRESS_HOLDS - PHONE_HOLDS},
+    **{code: FIX_PHONE for code in PHONE_HOLDS},
+    "unknown_sku": FIX_SKU,
+    "out_of_stock": FIX_STOCK,
+    "manual_review": FIX_REVIEW,
+    **{code: FIX_RELEASE for code in OVERRIDABLE - {"manual_review"}},
+    "no_carrier": FIX_RECHECK,
+    "unpaid": FIX_CANCEL,
+    "channel_cancelled": FIX_CANCEL,
+    "channel_refund": FIX_CANCEL,
+    "lines_changed": FIX_CANCEL,
+    "customs_data_missing": FIX_DETAIL,
+}
+
+
+def fix_of(code: str) -> str:
+    """How a person resolves the hold ``code``; a merchant rule's own code is looked at on the
+    order's page."""
+    return FIX_OF.get(code, FIX_DETAIL)

@@ -6,10 +6,18 @@ columns beside them, with the issues review turns into hold reasons.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from lvyue.core.crypto import phone_index
-from lvyue.geo.address import parse_address
+from lvyue.geo.address import (
+    INVALID_PHONE,
+    ISSUE_ORDER,
+    MISSING_DETAIL,
+    AddressResult,
+    parse_address,
+)
+from lvyue.geo.divisions import children, find
 from lvyue.geo.regions import region_of
 from lvyue.orders.canonical import CanonicalReceiver
 
@@ -59,3 +67,80 @@ def fixed_receiver(
             province=province, city=city, district=district, address=text or "", phone=phone
         )
     )
+
+
+# --------------------------------------------------------------------------- suggestions
+
+# Issues of the region (province, city, district), as opposed to the detail line or phone.
+REGION_ISSUES = frozenset(ISSUE_ORDER) - {MISSING_DETAIL, INVALID_PHONE}
+
+
+@dataclass(frozen=True)
+class AddressSuggestion:
+    """A better reading of a receiver than the one stored: the inputs to parse again
+    (``text`` with the region fields that were kept) and what they read as."""
+
+    text: str
+    province: str | None
+    city: str | None
+    district: str | None
+    reading: AddressResult
+
+    @property
+    def region(self) -> tuple[str | None, str | None, str | None]:
+        return self.reading.province, self.reading.city, self.reading.district
+
+
+def suggest_address(
+    address: str | None,
+    *,
+    province: str | None = None,
+    city: str | None = None,
+    district: str | None = None,
+) -> AddressSuggestion | None:
+    """Read the receiver again, leaving out the fields that may be wrong (the district, then
+    the city), and as free text (the buyer may have typed the whole address on the detail
+    line); the reading with the fewest region issues wins, if it has fewer than the
+    receiver as sent. None when no reading is better."""
+    text = address or ""
+    joined = " ".join(v for v in (province, city, district, text) if v)
+    candidates = [
+        (text, province, city, district),
+        (text, province, city, None),
+        (text, province, None, None),
+        (joined, None, None, None),
+        (text, None, None, None),
+    ]
+
+    def region_issues(r: AddressResult) -> int:
+        return sum(1 for i in r.issues if i in REGION_ISSUES) + (r.province is None)
+
+    readings = [parse_address(t, province=p, city=c, district=d) for t, p, c, d in candidates]
+    scores = [region_issues(r) for r in readings]
+    best = min(range(len(candidates)), key=lambda i: (scores[i], i))
+    if scores[best] >= scores[0] or not text.strip():
+        return None
+    t, p, c, d = candidates[best]
+    return AddressSuggestion(t, p, c, d, readings[best])
+
+
+def district_choices(province: str | None, city: str | None) -> list[str]:
+    """The districts (county-level units) of ``city`` in ``province``, for a picker; the
+    districts of a municipality when only the province is known. Empty when unknown."""
+    if not province:
+        return []
+    for d in find(city or province):
+        if d.level == "city" and d.province_code != (find_province(province) or ""):
+            continue
+        if d.level == "province" and not d.is_municipality:
+            continue
+        if d.level in ("city", "province"):
+            return [c.name for c in children(d.code)]
+    return []
+
+
+def find_province(name: str) -> str | None:
+    for d in find(name):
+        if d.level == "province":
+            return d.code
+    return None

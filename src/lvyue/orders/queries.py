@@ -526,3 +526,116 @@ def order_lines(uow: UnitOfWork, order_id: int) -> list[dict[str, Any]]:
         .order_by(LINE.c.line_no)
     )
     return [dict(r._mapping) for r in rows]
+
+
+# --------------------------------------------------------------------------- the held queue
+
+# What a row of the held-order queue shows and its fixes need; personal data is masked by
+# the page.
+HELD_COLUMNS = (
+    ORDER.c.id,
+    ORDER.c.external_id,
+    ORDER.c.status,
+    ORDER.c.ordered_at,
+    ORDER.c.total_amount,
+    ORDER.c.item_count,
+    ORDER.c.buyer_id,
+    ORDER.c.buyer_message,
+    ORDER.c.receiver_name,
+    ORDER.c.receiver_phone,
+    ORDER.c.receiver_province,
+    ORDER.c.receiver_city,
+    ORDER.c.receiver_district,
+    ORDER.c.receiver_address,
+    ORDER.c.addr_province,
+    ORDER.c.addr_city,
+    ORDER.c.addr_district,
+    ORDER.c.addr_street,
+    ORDER.c.addr_detail,
+    ORDER.c.phone_number,
+    ORDER.c.address_issues,
+    ORDER.c.oversell_policy,
+    ORDER.c.review_steps,
+    ORDER.c.review_log,
+)
+HELD = OrderFilter(status="held")
+
+
+def held_counts(uow: UnitOfWork, *, scope: Scope) -> dict[str, Any]:
+    """Held orders the person may see: how many in all, and per hold reason (an order held
+    for two reasons counts under both). Exact: held orders are a working queue, far below
+    the workbench's count cap."""
+    held = _filtered(sa.select(ORDER.c.id), HELD, scope, "UTC")
+    total = uow.conn.execute(sa.select(sa.func.count()).select_from(held.subquery())).scalar_one()
+    rows = uow.conn.execute(
+        sa.select(HOLD.c.code, sa.func.count())
+        .where(HOLD.c.order_id.in_(held))
+        .group_by(HOLD.c.code)
+    )
+    return {"total": int(total), "reasons": {code: int(n) for code, n in rows}}
+
+
+def _held_rows(uow: UnitOfWork, stmt: sa.Select[Any]) -> list[dict[str, Any]]:
+    rows = list(uow.conn.execute(stmt))
+    ids = [r.id for r in rows]
+    holds: dict[int, list[dict[str, str]]] = defaultdict(list)
+    lines: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    if ids:
+        for h in uow.conn.execute(
+            sa.select(HOLD.c.order_id, HOLD.c.code, HOLD.c.detail)
+            .where(HOLD.c.order_id.in_(ids))
+            .order_by(HOLD.c.order_id, HOLD.c.created_at, HOLD.c.code)
+        ):
+            holds[h.order_id].append({"code": h.code, "detail": h.detail})
+        for ln in uow.conn.execute(
+            sa.select(
+                LINE.c.order_id,
+                LINE.c.line_no,
+                LINE.c.sku_code,
+                LINE.c.channel_sku_id,
+                LINE.c.name,
+                LINE.c.spec,
+                LINE.c.quantity,
+                LINE.c.reserved,
+                SKU.c.code.label("sku"),
+            )
+            .outerjoin(SKU, SKU.c.id == LINE.c.sku_id)
+            .where(LINE.c.order_id.in_(ids))
+            .order_by(LINE.c.order_id, LINE.c.line_no)
+        ):
+            lines[ln.order_id].append(dict(ln._mapping))
+    return [{**r._mapping, "holds": holds[r.id], "lines": lines[r.id]} for r in rows]
+
+
+def _held_base() -> sa.Select[Any]:
+    return sa.select(*HELD_COLUMNS, SHOP.c.code.label("shop"), SHOP.c.platform).join(
+        SHOP, SHOP.c.id == ORDER.c.shop_id
+    )
+
+
+def held_page(
+    uow: UnitOfWork,
+    *,
+    scope: Scope,
+    hold: str | None = None,
+    after: int | None = None,
+    limit: int = 50,
+) -> dict[str, Any]:
+    """A page of held orders the person may see, oldest first (a queue), optionally only
+    those held for ``hold``; paged by id (``after``: the last id of the previous page)."""
+    f = OrderFilter(status="held", hold=hold)
+    stmt = _filtered(_held_base(), f, scope, "UTC")
+    if after:
+        stmt = stmt.where(ORDER.c.id > after)
+    items = _held_rows(uow, stmt.order_by(ORDER.c.id).limit(limit + 1))
+    more = len(items) > limit
+    items = items[:limit]
+    return {"items": items, "next": items[-1]["id"] if more else None}
+
+
+def held_order(uow: UnitOfWork, order_id: int, *, scope: Scope) -> dict[str, Any] | None:
+    """One order as a row of the held queue; None when it is not held (any more) or not in
+    the person's scope."""
+    stmt = _filtered(_held_base(), HELD, scope, "UTC").where(ORDER.c.id == order_id)
+    rows = _held_rows(uow, stmt)
+    return rows[0] if rows else None

@@ -19,6 +19,7 @@ from lvyue.orders.service.actions import (
     reject_order,
     ship_order,
 )
+from lvyue.orders.service.held import accept_address_suggestion, correct_address
 from lvyue.orders.service.importing import (
     ImportReport,
     content_hash,
@@ -36,7 +37,7 @@ from lvyue.orders.service.pipeline import (
     process_orders,
 )
 from lvyue.orders.service.privacy import RECEIVER_FIELDS, record_reveal, reveal_receiver
-from lvyue.orders.service.rereview import review_again
+from lvyue.orders.service.rereview import review_again, review_if_ready
 from lvyue.orders.service.splitting import resolve_shortage, split_order
 
 __all__ = [
@@ -47,10 +48,12 @@ __all__ = [
     "DryRunChange",
     "ImportReport",
     "ProcessReport",
+    "accept_address_suggestion",
     "add_shop",
     "approve_order",
     "cancel_order",
     "content_hash",
+    "correct_address",
     "dry_run_rules",
     "duplicate_key",
     "fix_address",
@@ -68,6 +71,7 @@ __all__ = [
     "resolve_shortage",
     "reveal_receiver",
     "review_again",
+    "review_if_ready",
     "ship_order",
     "shop_id",
     "split_order",

@@ -48,3 +48,26 @@ def review_again(uow: UnitOfWork, order_id: int) -> str:
         if not report.requeued or new is not S.PENDING_REVIEW:
             break
     return new.value
+
+
+def review_if_ready(uow: UnitOfWork, order_id: int) -> str:
+    """After a person's fix: review the order again if nothing left needs a person (as
+    ``review_again``), else leave it; returns its status either way. An order the pipeline
+    does not take now (held for stock with no stock arrived since its last look, or claimed by
+    a worker) is left as it is too."""
+    row = uow.conn.execute(sa.select(ORDER.c.status).where(ORDER.c.id == order_id)).first()
+    if row is None:
+        raise NotFound(f"order {order_id} does not exist", code="unknown_order")
+    if S(row.status) not in WAITING:
+        return str(row.status)
+    waiting_for_person = uow.conn.execute(
+        sa.select(HOLD.c.code).where(
+            HOLD.c.order_id == order_id, HOLD.c.code.not_in(sorted(AUTO_RECHECK))
+        )
+    ).first()
+    if waiting_for_person is not None:
+        return str(row.status)
+    try:
+        return review_again(uow, order_id)
+    except ConcurrentChange:
+        return str(row.status)
