@@ -4,8 +4,9 @@
 
 Seeds the demo (``lvyue demo``) into a temporary SQLite database, adds the demo users, serves
 the app with uvicorn on 127.0.0.1 and has headless Chromium (Debian's ``chromium``, driven by
-Playwright) take 1366×768 PNGs of the login page, the order list, the held tab and an order's
-detail. Chinese text needs a CJK font (Debian: ``apt-get install fonts-noto-cjk``).
+Playwright) take 1366×768 PNGs of the login page, the order list, the held tab, an order's
+detail and the other main pages (``PAGES``). Chinese text needs a CJK font (Debian:
+``apt-get install fonts-noto-cjk``).
 """
 
 from __future__ import annotations
@@ -31,6 +32,15 @@ from lvyue.orders.queries import ORDER
 
 ROOT = Path(__file__).resolve().parents[1]
 VIEWPORT = {"width": 1366, "height": 768}
+# (file name, path) of the other main pages, as the demo admin sees them.
+PAGES = (
+    ("held", "/held"),
+    ("rules", "/rules"),
+    ("stock", "/stock"),
+    ("dashboard", "/dashboard"),
+    ("settings-shops", "/settings/shops"),
+    ("settings-users", "/settings/users"),
+)
 
 
 def serve(url: str) -> tuple[uvicorn.Server, str]:
@@ -100,6 +110,13 @@ def main() -> int:
                 shoot(page, args.out, "orders-held")
                 page.goto(f"{base}/orders/{order_id}")
                 shoot(page, args.out, "order-detail")
+                for name, path in PAGES:
+                    response = page.goto(f"{base}{path}")
+                    if response is None or response.status != 200:
+                        print(f"  {path}: HTTP {response and response.status}", file=sys.stderr)
+                        return 1
+                    page.wait_for_timeout(800)  # charts animate in; the event stream never idles
+                    shoot(page, args.out, name)
                 browser.close()
         finally:
             server.should_exit = True
