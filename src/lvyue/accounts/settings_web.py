@@ -167,6 +167,9 @@ USER_FIELDS: dict[str, str] = {
 }
 
 
+ROLE_LABEL_BY_VALUE: dict[str, str] = {r.value: label for r, label in ROLE_NAMES.items()}
+
+
 def _language_part(text: str, language: str) -> str:
     """``"查看订单 / see orders"`` in one language."""
     zh, _, en = text.partition(" / ")
@@ -194,7 +197,7 @@ def _users_context(request: Request) -> dict[str, Any]:
     at = datetime.now(UTC)
     for u in users:
         u["locked"] = u["locked_until"] is not None and u["locked_until"] > at
-        u["role_label"] = ROLE_NAMES.get(Role(u["role"]), u["role"]) if u["role"] in Role else ""
+        u["role_label"] = ROLE_LABEL_BY_VALUE.get(u["role"], "")
     return {
         "users": users,
         "roles": [(r.value, ROLE_NAMES[r]) for r in Role],
