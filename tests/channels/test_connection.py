@@ -83,7 +83,11 @@ def test_the_token_is_blanked_from_an_echoed_error(uow, engine):
     with serve(fake) as url:
         with uow() as u:
             service.add_shop(
-                u, code="SH", platform="shopify", name="Shop", base_url=url,
+                u,
+                code="SH",
+                platform="shopify",
+                name="Shop",
+                base_url=url,
                 secrets={"token": "shpat_wrong_token_123"},
             )
         result = sync.test_connection(engine, "SH")

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, TypedDict
 from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Depends, Request
@@ -115,7 +115,12 @@ def refused(
         principal,
         section,
         partial,
-        {**context, "errors": {field: exc.problem}, "error_message": message, "values": values or {}},
+        {
+            **context,
+            "errors": {field: exc.problem},
+            "error_message": message,
+            "values": values or {},
+        },
         status_code=200 if is_htmx(request) else 422,
         headers=headers,
         page=page,
@@ -132,7 +137,14 @@ def done(request: Request, path: str, message: str, **params: Any) -> Response:
     return RedirectResponse(path, status_code=303)
 
 
-def _where(request: Request) -> dict[str, str]:
+class Where(TypedDict):
+    """Where an action came from, for the services' audit rows."""
+
+    ip: str
+    user_agent: str
+
+
+def _where(request: Request) -> Where:
     ip, agent = client_address(request)
     return {"ip": ip, "user_agent": agent}
 
@@ -290,7 +302,9 @@ async def update_user(request: Request, username: str, principal: Admin) -> Resp
     }
     try:
         if values["role"] != Role.ADMIN.value:
-            _not_yourself(principal, username, "role", "you cannot take the admin role from yourself")
+            _not_yourself(
+                principal, username, "role", "you cannot take the admin role from yourself"
+            )
         with UnitOfWork(request.app.state.engine, actor=principal.actor) as uow:
             service.update_user(
                 uow,

@@ -69,15 +69,15 @@ def shop_overview(uow: UnitOfWork) -> list[dict[str, Any]]:
     payloads that could not be imported) and ``last_error`` when the last sync failed as a
     whole (a transport or platform error, stored with the shop's secrets blanked). The
     messages of a partial sync quote payloads (personal data) and are left out."""
-    errors = dict(
+    errors: dict[int, int] = dict(
         uow.conn.execute(
             sa.select(RAW.c.shop_id, sa.func.count())
             .where(RAW.c.status == "error")
             .group_by(RAW.c.shop_id)
         ).all()
     )
-    ids = dict(uow.conn.execute(sa.select(SHOP.c.code, SHOP.c.id)).all())
-    failures = dict(
+    ids: dict[str, int] = dict(uow.conn.execute(sa.select(SHOP.c.code, SHOP.c.id)).all())
+    failures: dict[int, str] = dict(
         uow.conn.execute(
             sa.select(CONN.c.shop_id, CONN.c.last_error).where(CONN.c.last_sync_status == "error")
         ).all()

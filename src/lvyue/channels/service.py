@@ -83,7 +83,9 @@ def check_base_url(base_url: str) -> str:
     url = base_url.strip()
     parts = urlsplit(url)
     if url and (parts.scheme not in ("http", "https") or not parts.hostname or " " in url):
-        raise ValidationError("base_url", "an http:// or https:// URL, e.g. https://gw.api.taobao.com")
+        raise ValidationError(
+            "base_url", "an http:// or https:// URL, e.g. https://gw.api.taobao.com"
+        )
     if len(url) > 300:
         raise ValidationError("base_url", "at most 300 characters")
     return url.rstrip("/")

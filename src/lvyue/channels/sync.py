@@ -9,18 +9,16 @@ content hash means nothing is doubled.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from itertools import islice
 
+import httpx
 from sqlalchemy.engine import Engine
 
 from lvyue.channels import service
-import time
-
-import httpx
-
 from lvyue.channels.adapters.base import ChannelAdapter, ChannelError, RawOrder
 from lvyue.channels.adapters.registry import make_adapter as platform_adapter
 from lvyue.core.clock import now

@@ -97,7 +97,9 @@ def _list_context(request: Request) -> dict[str, Any]:
 
 @router.get("/settings/shops", response_class=HTMLResponse)
 def shops_page(request: Request, principal: ShopAdmin) -> HTMLResponse:
-    return render_settings(request, principal, "shops", "settings/_shops.html", _list_context(request))
+    return render_settings(
+        request, principal, "shops", "settings/_shops.html", _list_context(request)
+    )
 
 
 def _secrets(form: dict[str, list[str]]) -> dict[str, str | None]:

@@ -176,7 +176,9 @@ async def add_service(request: Request, carrier: str, principal: LogisticsAdmin)
         "settings/_carriers.html",
         _list_context(request),
         headers=toast(
-            request, N_("Service %(code)s added to %(carrier)s."), code=spec.code.upper(),
+            request,
+            N_("Service %(code)s added to %(carrier)s."),
+            code=spec.code.upper(),
             carrier=carrier.upper(),
         ),
     )

@@ -59,19 +59,17 @@ def webhooks_page(request: Request, principal: WebhookAdmin) -> HTMLResponse:
 @router.post("/settings/webhooks", response_class=HTMLResponse)
 async def add_webhook(request: Request, principal: WebhookAdmin) -> HTMLResponse:
     form = await form_fields(request)
-    values = {
-        "url": one(form, "url", limit=600),
-        "description": one(form, "description", limit=300),
-        "events": form.get("events", []),
-    }
+    url, description = one(form, "url", limit=600), one(form, "description", limit=300)
+    events = form.get("events", [])
+    values = {"url": url, "description": description, "events": events}
     ip, agent = client_address(request)
     try:
         with UnitOfWork(request.app.state.engine, actor=principal.actor) as uow:
             new = service.add_subscription(
                 uow,
-                url=values["url"],
-                events=values["events"],
-                description=values["description"],
+                url=url,
+                events=events,
+                description=description,
                 ip=ip,
                 user_agent=agent,
             )

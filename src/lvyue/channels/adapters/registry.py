@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import httpx
-
 from typing import Unpack
+
+import httpx
 
 from lvyue.channels.adapters.base import ChannelAdapter, ShopCredentials
 from lvyue.channels.adapters.douyin import DouyinAdapter
