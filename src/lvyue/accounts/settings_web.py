@@ -174,7 +174,7 @@ USER_FIELDS: dict[str, str] = {
     "warehouses": N_("Warehouses"),
     "shops": N_("Shops"),
     "user": N_("User"),
-    "name": N_("Name"),
+    "name": N_("Key name"),
     "rate_limit_per_minute": N_("Requests per minute"),
 }
 

@@ -54,7 +54,7 @@ ORDER_TYPE_LABELS: dict[str, str] = {
 SHOP_FIELDS: dict[str, str] = {
     "code": N_("Code"),
     "platform": N_("Platform"),
-    "name": N_("Name"),
+    "name": N_("Shop name"),
     "order_type": N_("Order type"),
     "base_url": N_("API endpoint"),
     "secrets": N_("Credentials"),

@@ -24,7 +24,7 @@ WarehouseAdmin = Annotated[Principal, Depends(page_require("warehouses.write"))]
 
 WAREHOUSE_FIELDS: dict[str, str] = {
     "code": N_("Code"),
-    "name": N_("Name"),
+    "name": N_("Warehouse name"),
     "province": N_("Province"),
     "city": N_("City"),
     "district": N_("District"),

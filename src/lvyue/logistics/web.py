@@ -36,9 +36,22 @@ TAG_LABELS: dict[str, str] = {
     "bulky": N_("Bulky"),
     "fragile": N_("Fragile"),
 }
+SERVICE_FIELDS: dict[str, str] = {
+    "code": N_("Service code"),
+    "name": N_("Service name"),
+    "handles": N_("Takes"),
+    "max_weight_g": N_("Maximum weight (kg)"),
+    "max_weight_kg": N_("Maximum weight (kg)"),
+    "excluded_provinces": N_("Does not deliver to"),
+}
 CARRIER_FIELDS: dict[str, str] = {
-    "code": N_("Code"),
-    "name": N_("Name"),
+    "code": N_("Carrier code"),
+    "name": N_("Carrier name"),
+    "service_code": N_("Service code"),
+    "service_name": N_("Service name"),
+    "service_handles": N_("Takes"),
+    "service_max_weight_kg": N_("Maximum weight (kg)"),
+    "service_excluded_provinces": N_("Does not deliver to"),
     "handles": N_("Takes"),
     "max_weight_g": N_("Maximum weight (kg)"),
     "max_weight_kg": N_("Maximum weight (kg)"),
@@ -69,15 +82,15 @@ def carriers_page(request: Request, principal: LogisticsAdmin) -> HTMLResponse:
     )
 
 
-def _kg(text: str) -> int | None:
+def _kg(text: str, field: str) -> int | None:
     if not text:
         return None
     try:
         grams = Decimal(text.replace(",", ".")) * 1000
     except InvalidOperation:
-        raise ValidationError("max_weight_kg", "a number of kg, e.g. 30") from None
+        raise ValidationError(field, "a number of kg, e.g. 30") from None
     if grams <= 0 or grams != grams.to_integral_value():
-        raise ValidationError("max_weight_kg", "a positive number of kg (to the gram)")
+        raise ValidationError(field, "a positive number of kg (to the gram)")
     return int(grams)
 
 
@@ -88,7 +101,7 @@ def _spec(form: dict[str, list[str]], prefix: str = "") -> service.ServiceSpec:
         handles=tuple(form.get(prefix + "handles", [])),
         is_cold_chain=one(form, prefix + "cold") == "on",
         is_freight=one(form, prefix + "freight") == "on",
-        max_weight_g=_kg(one(form, prefix + "max_weight_kg", limit=12)),
+        max_weight_g=_kg(one(form, prefix + "max_weight_kg", limit=12), prefix + "max_weight_kg"),
         excluded_provinces=tuple(
             p
             for p in one(form, prefix + "excluded_provinces").replace("，", ",").split(",")
@@ -121,8 +134,8 @@ async def add_carrier(request: Request, principal: LogisticsAdmin) -> HTMLRespon
                 },
             )
     except ValidationError as exc:
-        if exc.field.startswith("service["):  # the service's fields carry its prefix
-            exc = ValidationError(exc.field.split(".")[-1], exc.problem)
+        if exc.field.startswith("service["):  # the form's service fields carry a prefix
+            exc = ValidationError("service_" + exc.field.split(".")[-1], exc.problem)
         return refused(
             request,
             principal,
@@ -166,7 +179,7 @@ async def add_service(request: Request, carrier: str, principal: LogisticsAdmin)
             "settings/_carriers.html",
             _list_context(request),
             ValidationError(exc.field.split(".")[-1], exc.problem),
-            CARRIER_FIELDS,
+            SERVICE_FIELDS,
             values={"form": f"service-{carrier.upper()}", **{k: one(form, k) for k in form}},
         )
     return render_settings(
