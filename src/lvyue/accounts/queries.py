@@ -15,13 +15,14 @@ from typing import Any, TextIO
 
 import sqlalchemy as sa
 
-from lvyue.accounts.models import ApiKey, AuditEntry, User
+from lvyue.accounts.models import ApiKey, ApiRate, AuditEntry, User
 from lvyue.core.db import table_of
 from lvyue.core.errors import NotFound
 from lvyue.core.uow import UnitOfWork
 
 USER = table_of(User)
 API_KEY = table_of(ApiKey)
+RATE = table_of(ApiRate)
 AUDIT = table_of(AuditEntry)
 
 _USER_COLUMNS = (
@@ -55,6 +56,13 @@ def get_user(uow: UnitOfWork, username: str) -> dict[str, Any]:
 
 
 def list_api_keys(uow: UnitOfWork, *, include_revoked: bool = True) -> list[dict[str, Any]]:
+    """Every key (never its secret), with ``last_used_at``: the start of the last minute in
+    which it signed an accepted request (the rate counter's window), or None."""
+    last_used = (
+        sa.select(sa.func.max(RATE.c.window_start))
+        .where(RATE.c.api_key_id == API_KEY.c.id)
+        .scalar_subquery()
+    )
     stmt = sa.select(
         API_KEY.c.id,
         API_KEY.c.name,
@@ -67,6 +75,7 @@ def list_api_keys(uow: UnitOfWork, *, include_revoked: bool = True) -> list[dict
         API_KEY.c.created_by,
         API_KEY.c.revoked_at,
         API_KEY.c.revoked_by,
+        last_used.label("last_used_at"),
     ).order_by(API_KEY.c.id)
     if not include_revoked:
         stmt = stmt.where(API_KEY.c.revoked_at.is_(None))

@@ -7,7 +7,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import sqlalchemy as sa
 
-from lvyue.channels.models import ShopConnection
+from lvyue.channels.models import RawOrderRecord, ShopConnection
 from lvyue.core.db import table_of
 from lvyue.core.errors import NotFound
 from lvyue.core.uow import UnitOfWork
@@ -15,6 +15,7 @@ from lvyue.orders.models import Shop
 
 CONN = table_of(ShopConnection)
 SHOP = table_of(Shop)
+RAW = table_of(RawOrderRecord)
 
 
 def _shops(uow: UnitOfWork, where: Any = None) -> list[dict[str, Any]]:
@@ -61,3 +62,31 @@ def get_shop(uow: UnitOfWork, code: str) -> dict[str, Any]:
     if not found:
         raise NotFound(f"shop {code} does not exist", code="unknown_shop")
     return found[0]
+
+
+def shop_overview(uow: UnitOfWork) -> list[dict[str, Any]]:
+    """Every shop as the settings page shows it: ``list_shops`` plus ``error_count`` (stored
+    payloads that could not be imported) and ``last_error`` when the last sync failed as a
+    whole (a transport or platform error, stored with the shop's secrets blanked). The
+    messages of a partial sync quote payloads (personal data) and are left out."""
+    errors: dict[int, int] = dict(
+        uow.conn.execute(
+            sa.select(RAW.c.shop_id, sa.func.count())
+            .where(RAW.c.status == "error")
+            .group_by(RAW.c.shop_id)
+        ).all()
+    )
+    ids: dict[str, int] = dict(uow.conn.execute(sa.select(SHOP.c.code, SHOP.c.id)).all())
+    failures: dict[int, str] = dict(
+        uow.conn.execute(
+            sa.select(CONN.c.shop_id, CONN.c.last_error).where(CONN.c.last_sync_status == "error")
+        ).all()
+    )
+    return [
+        {
+            **shop,
+            "error_count": int(errors.get(ids[shop["code"]], 0)),
+            "last_error": failures.get(ids[shop["code"]], ""),
+        }
+        for shop in _shops(uow)
+    ]

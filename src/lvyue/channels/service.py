@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import orjson
 import sqlalchemy as sa
@@ -56,6 +57,7 @@ def add_shop(
     order_type: str = "online",
 ) -> int:
     """Add a shop and, for API platforms, how to reach it. Secrets are stored encrypted."""
+    base_url = check_base_url(base_url)
     sid = orders.add_shop(uow, code=code, platform=platform, name=name, order_type=order_type)
     clean = {k: v for k, v in (secrets or {}).items() if v}
     unknown = set(clean) - set(SECRET_FIELDS)
@@ -71,6 +73,105 @@ def add_shop(
         )
     )
     return sid
+
+
+ORDER_TYPES = ("online", "livestream", "offline", "wholesale", "distribution")
+
+
+def check_base_url(base_url: str) -> str:
+    """An API base URL: empty (orders come by file) or http(s)://host[...], no trailing /."""
+    url = base_url.strip()
+    parts = urlsplit(url)
+    if url and (parts.scheme not in ("http", "https") or not parts.hostname or " " in url):
+        raise ValidationError(
+            "base_url", "an http:// or https:// URL, e.g. https://gw.api.taobao.com"
+        )
+    if len(url) > 300:
+        raise ValidationError("base_url", "at most 300 characters")
+    return url.rstrip("/")
+
+
+@dataclass(frozen=True)
+class ShopChange:
+    """What ``update_shop`` changed: field names (and new values of the plain ones) and the
+    names of the secrets set or cleared, never their values."""
+
+    fields: dict[str, Any]
+    secrets_set: tuple[str, ...]
+    secrets_cleared: tuple[str, ...]
+
+    def audit_details(self) -> dict[str, Any]:
+        return {
+            **self.fields,
+            "secrets_set": list(self.secrets_set),
+            "secrets_cleared": list(self.secrets_cleared),
+        }
+
+
+def update_shop(
+    uow: UnitOfWork,
+    code: str,
+    *,
+    name: str | None = None,
+    base_url: str | None = None,
+    order_type: str | None = None,
+    active: bool | None = None,
+    secrets: dict[str, str | None] | None = None,
+    clear_secrets: Sequence[str] = (),
+) -> ShopChange:
+    """Change a shop (``None`` = leave as is). Credentials are write-only: a secret given
+    replaces the stored one, a blank one keeps it, ``clear_secrets`` removes some."""
+    row = uow.conn.execute(
+        sa.select(SHOP.c.id, SHOP.c.name, SHOP.c.order_type, SHOP.c.active).where(
+            SHOP.c.code == code
+        )
+    ).first()
+    if row is None:
+        raise NotFound(f"shop {code} does not exist", code="unknown_shop")
+    shop: dict[str, Any] = {}
+    if name is not None:
+        name = name.strip()
+        if not name or len(name) > 100:
+            raise ValidationError("name", "1 to 100 characters")
+        if name != row.name:
+            shop["name"] = name
+    if order_type is not None and order_type != row.order_type:
+        if order_type not in ORDER_TYPES:
+            raise ValidationError("order_type", f"one of {', '.join(ORDER_TYPES)}")
+        shop["order_type"] = order_type
+    if active is not None and active != row.active:
+        shop["active"] = active
+    given = {k: v.strip() for k, v in (secrets or {}).items() if v and v.strip()}
+    unknown = (set(given) | set(clear_secrets)) - set(SECRET_FIELDS)
+    if unknown:
+        raise ValidationError("secrets", f"unknown field(s) {', '.join(sorted(unknown))}")
+    conn_row = uow.conn.execute(
+        sa.select(CONN.c.base_url, CONN.c.secrets).where(CONN.c.shop_id == row.id)
+    ).first()
+    if conn_row is None:  # a shop made by orders.add_shop alone has no connection row yet
+        uow.conn.execute(
+            sa.insert(CONN).values(
+                shop_id=row.id, base_url="", secrets="", last_sync_status="never", last_error=""
+            )
+        )
+    stored = json.loads(decrypt(conn_row.secrets)) if conn_row and conn_row.secrets else {}
+    connection: dict[str, Any] = {}
+    if base_url is not None:
+        url = check_base_url(base_url)
+        if url != (conn_row.base_url if conn_row else ""):
+            connection["base_url"] = url
+    cleared = tuple(sorted(k for k in clear_secrets if k in stored and k not in given))
+    merged = {k: v for k, v in stored.items() if k not in cleared} | given
+    if merged != stored:
+        connection["secrets"] = encrypt(json.dumps(merged)) if merged else ""
+    if shop:
+        uow.conn.execute(sa.update(SHOP).where(SHOP.c.id == row.id).values(**shop))
+    if connection:
+        uow.conn.execute(sa.update(CONN).where(CONN.c.shop_id == row.id).values(**connection))
+    fields = dict(shop)
+    if "base_url" in connection:
+        fields["base_url"] = connection["base_url"]
+    return ShopChange(fields, tuple(sorted(given)), cleared)
 
 
 def shop_access(uow: UnitOfWork, shop_code: str) -> ShopAccess:
@@ -101,6 +202,25 @@ def shop_access(uow: UnitOfWork, shop_code: str) -> ShopAccess:
         extra={k: secrets[k] for k in ("webhook_secret", "sign_method") if secrets.get(k)},
     )
     return ShopAccess(row.id, row.code, row.platform, creds, row.cursor_at)
+
+
+def shop_platform(uow: UnitOfWork, shop_code: str) -> str:
+    row = uow.conn.execute(sa.select(SHOP.c.platform).where(SHOP.c.code == shop_code)).first()
+    if row is None:
+        raise NotFound(f"shop {shop_code} does not exist", code="unknown_shop")
+    return str(row.platform)
+
+
+def secret_names(uow: UnitOfWork, shop_code: str) -> list[str]:
+    """Which credentials a shop has stored (their names, for "set" marks), never the values."""
+    row = uow.conn.execute(
+        sa.select(CONN.c.secrets)
+        .join(SHOP, SHOP.c.id == CONN.c.shop_id)
+        .where(SHOP.c.code == shop_code)
+    ).first()
+    if row is None or not row.secrets:
+        return []
+    return sorted(k for k, v in json.loads(decrypt(row.secrets)).items() if v)
 
 
 def api_shops(uow: UnitOfWork) -> list[str]:

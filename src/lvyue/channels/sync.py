@@ -9,17 +9,20 @@ content hash means nothing is doubled.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from itertools import islice
 
+import httpx
 from sqlalchemy.engine import Engine
 
 from lvyue.channels import service
-from lvyue.channels.adapters.base import ChannelAdapter, RawOrder
+from lvyue.channels.adapters.base import ChannelAdapter, ChannelError, RawOrder
+from lvyue.channels.adapters.registry import make_adapter as platform_adapter
 from lvyue.core.clock import now
-from lvyue.core.errors import LvyueError
+from lvyue.core.errors import LvyueError, ValidationError
 from lvyue.core.uow import UnitOfWork
 from lvyue.orders import service as orders
 
@@ -105,3 +108,88 @@ def sync_shop(
         )
     report.error_messages = tuple(messages)
     return report
+
+
+# --------------------------------------------------------------------------- test connection
+
+TEST_WINDOW = timedelta(minutes=5)
+TEST_TIMEOUT = 10.0
+
+
+@dataclass(frozen=True)
+class ConnectionCheck:
+    """The answer of :func:`test_connection`: ``ok``, or ``error`` (secrets blanked) with the
+    platform's error ``code`` when it gave one."""
+
+    shop: str
+    platform: str
+    ok: bool
+    error: str = ""
+    code: str = ""
+    elapsed_ms: int = 0
+
+
+class _NoRetry(Exception):
+    """Raised instead of waiting between tries: a test answers with the first failure."""
+
+
+def _no_retry(_: float) -> None:
+    raise _NoRetry
+
+
+def _failure(exc: BaseException) -> tuple[str, str]:
+    if isinstance(exc, _NoRetry) and exc.__context__ is not None:
+        exc = exc.__context__
+    if isinstance(exc, ChannelError):
+        return str(exc), exc.code
+    if isinstance(exc, LvyueError):
+        return exc.message, exc.code
+    return f"{type(exc).__name__}: {exc}", ""
+
+
+def test_connection(
+    engine: Engine,
+    shop_code: str,
+    *,
+    client: httpx.Client | None = None,
+    clock: Callable[[], datetime] = now,
+    timeout: float = TEST_TIMEOUT,
+) -> ConnectionCheck:
+    """One real, signed and cheap call to the shop's platform with its stored credentials:
+    the first page of orders changed in the last few minutes, through the shop's adapter.
+
+    Nothing is stored and the sync cursor does not move. A failure is returned, not raised,
+    with the shop's secrets blanked from the message; it is not retried (a person is
+    waiting). An unknown shop raises ``NotFound``.
+    """
+    with UnitOfWork(engine, readonly=True) as uow:
+        try:
+            access = service.shop_access(uow, shop_code)
+        except ValidationError as exc:  # no base URL yet
+            platform = service.shop_platform(uow, shop_code)
+            return ConnectionCheck(shop_code, platform, False, exc.message, exc.code)
+    own = client is None
+    http = client or httpx.Client(timeout=timeout)
+    started = time.monotonic()
+    try:
+        adapter = platform_adapter(
+            access.platform, access.credentials, http, sleep=_no_retry, clock=clock
+        )
+        end = clock()
+        next(iter(adapter.fetch_orders(end - TEST_WINDOW, end)), None)
+    except Exception as exc:  # every failure is the answer, shown to the person testing
+        message, code = _failure(exc)
+        return ConnectionCheck(
+            shop_code,
+            access.platform,
+            False,
+            service.redact(message, access.credentials)[:500],
+            code,
+            int((time.monotonic() - started) * 1000),
+        )
+    finally:
+        if own:
+            http.close()
+    return ConnectionCheck(
+        shop_code, access.platform, True, elapsed_ms=int((time.monotonic() - started) * 1000)
+    )

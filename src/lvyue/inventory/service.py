@@ -78,6 +78,55 @@ def add_warehouse(
     return int(result.inserted_primary_key[0])
 
 
+def update_warehouse(
+    uow: UnitOfWork,
+    code: str,
+    *,
+    name: str | None = None,
+    province: str | None = None,
+    city: str | None = None,
+    district: str | None = None,
+    address: str | None = None,
+    priority: int | None = None,
+    active: bool | None = None,
+) -> dict[str, object]:
+    """Change a warehouse (``None`` = leave as is; an empty district clears it). Returns the
+    fields that changed with their new values. The code never changes: documents and users'
+    scopes refer to it."""
+    row = uow.conn.execute(sa.select(WAREHOUSE).where(WAREHOUSE.c.code == code)).first()
+    if row is None:
+        raise NotFound(f"warehouse {code} does not exist", code="unknown_warehouse")
+    wanted: dict[str, object] = {}
+    for field, value, limit in (
+        ("name", name, 100),
+        ("province", province, 32),
+        ("city", city, 32),
+        ("address", address, 200),
+    ):
+        if value is None:
+            continue
+        value = value.strip()
+        if field != "address" and not value:
+            raise ValidationError(field, "is required")
+        if len(value) > limit:
+            raise ValidationError(field, f"at most {limit} characters")
+        wanted[field] = value
+    if district is not None:
+        if len(district.strip()) > 32:
+            raise ValidationError("district", "at most 32 characters")
+        wanted["district"] = district.strip() or None
+    if priority is not None:
+        if not 0 <= priority <= 1_000_000:
+            raise ValidationError("priority", "a whole number from 0 to 1000000")
+        wanted["priority"] = priority
+    if active is not None:
+        wanted["active"] = active
+    changed = {k: v for k, v in wanted.items() if getattr(row, k) != v}
+    if changed:
+        uow.conn.execute(sa.update(WAREHOUSE).where(WAREHOUSE.c.id == row.id).values(**changed))
+    return changed
+
+
 def _warehouse_id(uow: UnitOfWork, code: str) -> int:
     row = uow.conn.execute(sa.select(WAREHOUSE.c.id).where(WAREHOUSE.c.code == code)).first()
     if row is None:

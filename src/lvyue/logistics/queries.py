@@ -96,3 +96,24 @@ def list_carriers(uow: UnitOfWork) -> list[dict[str, Any]]:
         }
         for c in conn.execute(sa.select(CARRIER).order_by(CARRIER.c.code))
     ]
+
+
+def rate_table(uow: UnitOfWork, carrier_code: str) -> list[dict[str, Any]]:
+    """The rate rows of every service of one carrier, by service, origin and destination."""
+    stmt = (
+        sa.select(
+            SERVICE.c.code.label("service"),
+            SERVICE.c.name.label("service_name"),
+            RATE.c.origin_province,
+            RATE.c.dest_province,
+            RATE.c.first_weight_g,
+            RATE.c.first_price,
+            RATE.c.additional_unit_g,
+            RATE.c.additional_price,
+        )
+        .join(SERVICE, SERVICE.c.id == RATE.c.service_id)
+        .join(CARRIER, CARRIER.c.id == SERVICE.c.carrier_id)
+        .where(CARRIER.c.code == carrier_code)
+        .order_by(SERVICE.c.code, RATE.c.origin_province, RATE.c.dest_province)
+    )
+    return [dict(r._mapping) for r in uow.conn.execute(stmt)]

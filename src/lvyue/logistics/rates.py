@@ -8,6 +8,8 @@ weight price.
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
@@ -77,6 +79,16 @@ def official_province(name: str) -> str | None:
     name (浙江 → 浙江省, 内蒙 → 内蒙古自治区, 北京 → 北京市); None if unknown or ambiguous."""
     found = {d.name for d in divisions.find(name.strip()) if d.level == "province"}
     return found.pop() if len(found) == 1 else None
+
+
+def read_rate_csv(text: str) -> list[tuple[int, dict[str, str | None]]]:
+    """(line number, row) of a rate CSV (a leading BOM is fine), for ``import_rates``.
+    Raises ``RateRowError`` on the header when a column of :data:`RATE_COLUMNS` is missing."""
+    reader = csv.DictReader(io.StringIO(text.removeprefix("\ufeff"), newline=""))
+    missing = [c for c in RATE_COLUMNS if c not in (reader.fieldnames or [])]
+    if missing:
+        raise RateRowError("header", f"missing column(s): {', '.join(missing)}")
+    return [(reader.line_num, row) for row in reader]
 
 
 class RateRowError(ValueError):

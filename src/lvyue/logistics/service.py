@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 
 from lvyue.core.db import Money, table_of
-from lvyue.core.errors import ValidationError
+from lvyue.core.errors import NotFound, ValidationError
 from lvyue.core.uow import UnitOfWork
 from lvyue.logistics.models import Carrier, CarrierService, Rate
 from lvyue.logistics.rates import RateRow, RateRowError, official_province, parse_rate_row
@@ -100,6 +100,21 @@ def add_carrier(
     if rows:
         conn.execute(sa.insert(SERVICE), [{**r, "carrier_id": carrier_id} for r in rows])
     return carrier_id
+
+
+def add_service(uow: UnitOfWork, *, carrier_code: str, spec: ServiceSpec) -> int:
+    """Add one service to an existing carrier; returns its id. Same checks as
+    :func:`add_carrier` (code format and uniqueness, known tags, provinces)."""
+    code = carrier_code.strip().upper()
+    conn = uow.conn
+    row = conn.execute(sa.select(CARRIER.c.id).where(CARRIER.c.code == code)).first()
+    if row is None:
+        raise NotFound(f"carrier {code} does not exist", code="unknown_carrier")
+    taken = set(conn.execute(sa.select(SERVICE.c.code)).scalars())
+    values = _service_values(spec, taken)
+    res = conn.execute(sa.insert(SERVICE).values(**values, carrier_id=row.id))
+    assert res.inserted_primary_key is not None
+    return int(res.inserted_primary_key[0])
 
 
 @dataclass(frozen=True, order=True)

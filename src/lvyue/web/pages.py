@@ -116,16 +116,20 @@ def page_paths(routers: Iterable[Any]) -> frozenset[str]:
 def navigation(request: Request, can: Callable[[str], bool]) -> list[dict[str, Any]]:
     ready: frozenset[str] = getattr(request.app.state, "page_paths", frozenset())
     here = request.url.path
+    shown = [item for item in NAV if can(item.permission)]
+    # The entry whose path holds this page most closely is the active one (/settings/users is
+    # "users", not "settings").
+    matches = [i.href for i in shown if here == i.href or here.startswith(i.href + "/")]
+    active = max(matches, key=len, default=None)
     return [
         {
             "key": item.key,
             "href": item.href,
             "label": item.label,
             "ready": item.href in ready,
-            "active": here == item.href or here.startswith(item.href + "/"),
+            "active": item.href == active,
         }
-        for item in NAV
-        if can(item.permission)
+        for item in shown
     ]
 
 

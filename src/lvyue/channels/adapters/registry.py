@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Unpack
+
 import httpx
 
 from lvyue.channels.adapters.base import ChannelAdapter, ShopCredentials
@@ -10,6 +12,7 @@ from lvyue.channels.adapters.jd import JdAdapter
 from lvyue.channels.adapters.pinduoduo import PinduoduoAdapter
 from lvyue.channels.adapters.shopify import ShopifyAdapter
 from lvyue.channels.adapters.taobao import TaobaoAdapter
+from lvyue.channels.adapters.transport import Injected
 from lvyue.channels.adapters.woocommerce import WooCommerceAdapter
 from lvyue.core.errors import ValidationError
 
@@ -28,10 +31,13 @@ WEBHOOK_PLATFORMS = frozenset({"shopify", "woocommerce"})
 
 
 def make_adapter(
-    platform: str, credentials: ShopCredentials, client: httpx.Client | None = None
+    platform: str,
+    credentials: ShopCredentials,
+    client: httpx.Client | None = None,
+    **injected: Unpack[Injected],
 ) -> ChannelAdapter:
     cls = ADAPTERS.get(platform)
     if cls is None:
         raise ValidationError("platform", f"{platform} has no API adapter (orders come by file)")
-    adapter: ChannelAdapter = cls(credentials, client)
+    adapter: ChannelAdapter = cls(credentials, client, **injected)
     return adapter

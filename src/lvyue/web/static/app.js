@@ -87,6 +87,22 @@
     if (scope) updateSelection(scope);
   });
 
+  // A file chosen for upload is read here into a text field of the form (rate tables):
+  // <input type="file" data-read-into="ID" data-filename-into="ID">.
+  document.addEventListener("change", function (evt) {
+    var input = evt.target;
+    if (!input.matches || !input.matches("input[type=file][data-read-into]") || !input.files.length) return;
+    var file = input.files[0];
+    var reader = new FileReader();
+    reader.onload = function () {
+      var target = document.getElementById(input.dataset.readInto);
+      if (target) target.value = String(reader.result || "");
+      var name = document.getElementById(input.dataset.filenameInto || "");
+      if (name) name.value = file.name;
+    };
+    reader.readAsText(file, "utf-8");
+  });
+
   // Live updates: order events from the server-sent stream (signed in by the session
   // cookie) fire "orders-changed" on the body, at most once a second; elements that show
   // counts listen with hx-trigger="orders-changed from:body".

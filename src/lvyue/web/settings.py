@@ -1,0 +1,49 @@
+"""The settings area's sections: each shown to whoever holds its permission (the same
+permission as the JSON API's routes for the same thing).
+
+Pure data and two small helpers; the pages themselves live next to the capability they manage
+(``channels/web.py`` for shops, ``inventory/settings_web.py`` for warehouses, ...), and share
+the layout ``settings_layout.html`` with this list as its sub-navigation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from lvyue.web.i18n import N_
+
+# The permission of the settings area itself (``/settings`` and the main navigation entry).
+SETTINGS_PERMISSION = "settings.write"
+
+
+@dataclass(frozen=True)
+class SettingsSection:
+    key: str
+    href: str
+    label: str
+    permission: str
+
+
+SETTINGS_SECTIONS: tuple[SettingsSection, ...] = (
+    SettingsSection("shops", "/settings/shops", N_("Shops"), "shops.write"),
+    SettingsSection("warehouses", "/settings/warehouses", N_("Warehouses"), "warehouses.write"),
+    SettingsSection("carriers", "/settings/carriers", N_("Carriers and rates"), "logistics.write"),
+    SettingsSection("users", "/settings/users", N_("Users and roles"), "users.admin"),
+    SettingsSection("api-keys", "/settings/api-keys", N_("API keys"), "users.admin"),
+    SettingsSection("webhooks", "/settings/webhooks", N_("Webhooks"), "settings.write"),
+)
+SECTIONS_BY_KEY = {s.key: s for s in SETTINGS_SECTIONS}
+
+
+def visible_sections(can: Callable[[str], bool]) -> list[SettingsSection]:
+    return [s for s in SETTINGS_SECTIONS if can(s.permission)]
+
+
+def settings_navigation(can: Callable[[str], bool], current: str) -> list[dict[str, Any]]:
+    """The sub-navigation of the settings layout: the sections ``can`` allows."""
+    return [
+        {"key": s.key, "href": s.href, "label": s.label, "active": s.key == current}
+        for s in visible_sections(can)
+    ]
