@@ -19,6 +19,7 @@ from lvyue.orders.service.actions import (
     reject_order,
     ship_order,
 )
+from lvyue.orders.service.assign import AssignReport, assign_carrier, assign_warehouse
 from lvyue.orders.service.importing import (
     ImportReport,
     content_hash,
@@ -42,6 +43,7 @@ from lvyue.orders.service.splitting import resolve_shortage, split_order
 __all__ = [
     "PLATFORMS",
     "RECEIVER_FIELDS",
+    "AssignReport",
     "Change",
     "ConcurrentChange",
     "DryRunChange",
@@ -49,6 +51,8 @@ __all__ = [
     "ProcessReport",
     "add_shop",
     "approve_order",
+    "assign_carrier",
+    "assign_warehouse",
     "cancel_order",
     "content_hash",
     "dry_run_rules",
