@@ -61,6 +61,12 @@ def test_bulk_assign_warehouse_moves_what_fits_and_names_what_does_not(client, w
     assert reserved(uow)[("A", "GZ")] == 1
     rows = audit_rows(uow, "order.assign_warehouse")
     assert [(int(a.target), a.actor, a.details["warehouse"]) for a in rows] == [(w1, "ops", "GZ")]
+    # The JSON API answers the same refusal with 409 and its code.
+    api = client.post(
+        f"/api/v1/orders/{w4}/warehouse", json={"warehouse": "GZ"}, headers={"X-CSRF-Token": csrf}
+    )
+    assert api.status_code == 409 and api.json()["code"] == "assignment_refused"
+    assert "A needs 4, available 2" in api.json()["message"]
     # No warehouse picked: refused whole, named.
     r = bulk(client, csrf, "warehouse", [w4])
     assert r.status_code == 400 and "warehouse" in r.headers["HX-Trigger"]

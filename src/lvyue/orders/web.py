@@ -311,12 +311,6 @@ BULK: dict[str, tuple[str, str, str]] = {
 }
 
 
-def _assigned(report: service.AssignReport, order_id: int) -> None:
-    """One order's result of an assignment: a refusal becomes that order's failure line."""
-    if order_id in report.refused:
-        raise LvyueError(report.refused[order_id], code="assignment_refused")
-
-
 @router.post("/orders/bulk/{action}")
 async def bulk(request: Request, action: str, principal: Reader) -> Response:
     if action not in BULK:
@@ -350,7 +344,7 @@ async def bulk(request: Request, action: str, principal: Reader) -> Response:
         details[action] = code
         scope = principal.warehouse_codes
         assign = service.assign_warehouse if action == "warehouse" else service.assign_carrier
-        run = lambda uow, oid: _assigned(assign(uow, [oid], code, scope=scope), oid)  # noqa: E731
+        run = lambda uow, oid: assign(uow, [oid], code, scope=scope).check(oid)  # noqa: E731
     done, failed = await run_in_threadpool(
         _run_each, request, principal, ids, run, audited, details
     )

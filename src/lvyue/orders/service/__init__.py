@@ -19,7 +19,12 @@ from lvyue.orders.service.actions import (
     reject_order,
     ship_order,
 )
-from lvyue.orders.service.assign import AssignReport, assign_carrier, assign_warehouse
+from lvyue.orders.service.assign import (
+    AssignmentRefused,
+    AssignReport,
+    assign_carrier,
+    assign_warehouse,
+)
 from lvyue.orders.service.importing import (
     ImportReport,
     content_hash,
@@ -44,6 +49,7 @@ __all__ = [
     "PLATFORMS",
     "RECEIVER_FIELDS",
     "AssignReport",
+    "AssignmentRefused",
     "Change",
     "ConcurrentChange",
     "DryRunChange",

@@ -19,7 +19,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from lvyue.core.clock import now
-from lvyue.core.errors import InsufficientStock, NotFound, ValidationError
+from lvyue.core.errors import Conflict, InsufficientStock, NotFound, ValidationError
 from lvyue.core.uow import UnitOfWork
 from lvyue.inventory import service as inventory
 from lvyue.logistics.queries import CARRIER, SERVICE
@@ -49,12 +49,24 @@ PLACEABLE = frozenset({S.APPROVED, S.ALLOCATED, S.HELD})
 WITH_WAREHOUSE = frozenset({S.APPROVED, S.ALLOCATED})
 
 
+class AssignmentRefused(Conflict):
+    """The chosen warehouse or carrier cannot serve the order; nothing changed for it."""
+
+    code = "assignment_refused"
+    http_status = 409
+
+
 @dataclass
 class AssignReport:
     """Orders changed, and the refused ones with why (nothing changed for those)."""
 
     done: list[int] = field(default_factory=list)
     refused: dict[int, str] = field(default_factory=dict)
+
+    def check(self, order_id: int) -> None:
+        """Raise ``AssignmentRefused`` if ``order_id`` was refused (for one-order callers)."""
+        if order_id in self.refused:
+            raise AssignmentRefused(self.refused[order_id], order_id=order_id)
 
 
 @dataclass
