@@ -25,6 +25,7 @@ CATALOG = SOURCE / "web" / "locale" / "zh_CN" / "LC_MESSAGES" / "messages.po"
 METHODS = [
     ("**/templates/**.html", "jinja2"),
     ("**/web.py", "python"),
+    ("**/*_web.py", "python"),
     ("web/**.py", "python"),
 ]
 KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "N_": None}

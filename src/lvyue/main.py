@@ -19,6 +19,7 @@ from lvyue.inventory.api import warehouses_router as warehouses
 from lvyue.logistics.api import router as carriers
 from lvyue.orders.api import router as orders
 from lvyue.orders.rules_api import router as rules
+from lvyue.orders.rules_web import router as rule_pages
 from lvyue.orders.web import router as order_pages
 from lvyue.web.errors import install_page_errors
 from lvyue.web.pages import STATIC_DIR, Pages, page_paths
@@ -51,7 +52,7 @@ def create_app(database_url: str | None = None) -> FastAPI:
         app.include_router(router)
     # Pages: server-rendered, same app and same services as the API (ADR 0007).
     app.state.pages = Pages(PAGE_PACKAGES)
-    page_routers = (account_pages, order_pages)
+    page_routers = (account_pages, order_pages, rule_pages)
     for router in page_routers:
         app.include_router(router)
     app.state.page_paths = page_paths(page_routers)
