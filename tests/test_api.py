@@ -17,6 +17,8 @@ from fastapi.testclient import TestClient
 
 from lvyue.accounts import service as accounts
 from lvyue.accounts.roles import Role, permissions_of
+from lvyue.logistics import queries as logistics_queries
+from lvyue.logistics.demo import seed_demo_logistics
 from lvyue.main import create_app
 from lvyue.orders import queries
 from lvyue.orders import service as orders
@@ -37,6 +39,8 @@ ROUTES: list[tuple[str, str, str | None]] = [
     ("POST", "/api/v1/orders/{order_id}/split", "orders.split_merge"),
     ("POST", "/api/v1/orders/merge", "orders.split_merge"),
     ("POST", "/api/v1/orders/{order_id}/address", "orders.edit"),
+    ("POST", "/api/v1/orders/{order_id}/warehouse", "orders.review"),
+    ("POST", "/api/v1/orders/{order_id}/carrier", "orders.review"),
     ("GET", "/api/v1/rules", "orders.read"),
     ("PUT", "/api/v1/rules", "rules.write"),
     ("POST", "/api/v1/rules/dry-run", "rules.write"),
@@ -84,6 +88,12 @@ REQUESTS: dict[tuple[str, str], Callable[[int, int, Any], dict[str, Any]]] = {
     },
     ("POST", "/api/v1/orders/{order_id}/address"): lambda n, oid, uow: {
         "json": {"phone": "13900000000"}
+    },
+    ("POST", "/api/v1/orders/{order_id}/warehouse"): lambda n, oid, uow: {
+        "json": {"warehouse": allocated(uow, oid, other_than="HZ")}
+    },
+    ("POST", "/api/v1/orders/{order_id}/carrier"): lambda n, oid, uow: {
+        "json": {"carrier": allocated(uow, oid, carriers=True)}
     },
     ("PUT", "/api/v1/rules"): lambda n, oid, uow: {"json": {"rules": [RULE]}},
     ("POST", "/api/v1/rules/dry-run"): lambda n, oid, uow: {"json": {"rules": [RULE]}},
@@ -159,6 +169,21 @@ def held_order(uow, n: int) -> int:
     with uow() as u:
         orders.hold_order(u, oid, note="等买家回复")
     return oid
+
+
+def allocated(uow, oid: int, *, other_than: str = "", carriers: bool = False) -> str:
+    """Release the matrix's held order into allocated (in HZ); returns a warehouse other than
+    ``other_than`` or, with ``carriers``, a carrier other than the order's (demo carriers)."""
+    with uow() as u:
+        if carriers and not logistics_queries.list_carriers(u):
+            seed_demo_logistics(u)
+        orders.approve_order(u, oid)
+        orders.review_again(u, oid)
+        order = queries.get_order(u, oid)
+    assert order["status"] == "allocated", order["status"]
+    if carriers:
+        return "SF" if order["carrier"] != "SF" else "ZTO"
+    return "GZ" if order["warehouse"] == other_than else other_than
 
 
 def test_every_route_is_in_the_table(api):

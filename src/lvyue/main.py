@@ -24,6 +24,7 @@ from lvyue.logistics.web import router as carrier_settings
 from lvyue.orders.api import router as orders
 from lvyue.orders.held_web import router as held_pages
 from lvyue.orders.rules_api import router as rules
+from lvyue.orders.rules_web import router as rule_pages
 from lvyue.orders.web import router as order_pages
 from lvyue.web.errors import install_page_errors
 from lvyue.web.pages import STATIC_DIR, Pages, page_paths
@@ -60,7 +61,14 @@ def create_app(database_url: str | None = None) -> FastAPI:
     # Pages: server-rendered, same app and same services as the API (ADR 0007).
     app.state.pages = Pages(PAGE_PACKAGES + SETTINGS_PACKAGES)
     settings_routers = (account_settings, shop_settings, warehouse_settings, carrier_settings)
-    page_routers = (account_pages, order_pages, held_pages, *settings_routers, webhook_settings)
+    page_routers = (
+        account_pages,
+        order_pages,
+        held_pages,
+        rule_pages,
+        *settings_routers,
+        webhook_settings,
+    )
     for router in page_routers:
         app.include_router(router)
     app.state.page_paths = page_paths(page_routers)

@@ -25,6 +25,7 @@ from lvyue.orders.masking import mask_order
 from lvyue.orders.schemas import (
     AddressFix,
     AddressResult,
+    CarrierChoice,
     MergeRequest,
     MergeResult,
     Note,
@@ -33,6 +34,7 @@ from lvyue.orders.schemas import (
     Reason,
     SplitRequest,
     SplitResult,
+    WarehouseChoice,
 )
 
 router = APIRouter(prefix="/api/v1/orders", tags=["orders"])
@@ -269,3 +271,51 @@ def fix_address(
         {"fields": sorted(k for k, v in body.model_dump().items() if v)},
     )
     return {"issues": issues, "order": _detail(request, principal, order_id)}
+
+
+@router.post("/{order_id}/warehouse", response_model=OrderDetail)
+def assign_warehouse(
+    request: Request,
+    order_id: PathId,
+    body: WarehouseChoice,
+    principal: Annotated[Principal, Depends(require("orders.review"))],
+) -> dict[str, Any]:
+    """Ship the order from this warehouse: its reservation moves there (409 when the
+    warehouse cannot fill it; nothing changes then)."""
+    if not principal.sees_warehouse(body.warehouse):
+        raise NotFound(f"warehouse {body.warehouse} does not exist", code="unknown_warehouse")
+    scope = principal.warehouse_codes
+    _act(
+        request,
+        principal,
+        order_id,
+        lambda uow: service.assign_warehouse(uow, [order_id], body.warehouse, scope=scope).check(
+            order_id
+        ),
+        "order.assign_warehouse",
+        {"warehouse": body.warehouse},
+    )
+    return _detail(request, principal, order_id)
+
+
+@router.post("/{order_id}/carrier", response_model=OrderDetail)
+def assign_carrier(
+    request: Request,
+    order_id: PathId,
+    body: CarrierChoice,
+    principal: Annotated[Principal, Depends(require("orders.review"))],
+) -> dict[str, Any]:
+    """Ship the order with this carrier (its cheapest service that can take the parcel; 409
+    when none can)."""
+    scope = principal.warehouse_codes
+    _act(
+        request,
+        principal,
+        order_id,
+        lambda uow: service.assign_carrier(uow, [order_id], body.carrier, scope=scope).check(
+            order_id
+        ),
+        "order.assign_carrier",
+        {"carrier": body.carrier},
+    )
+    return _detail(request, principal, order_id)

@@ -62,6 +62,7 @@ class DryRunChange(BaseModel):
     status: str
     before: str
     after: str
+    fired: list[str] = Field(default=[], description="rules whose actions make the new decision")
 
 
 class DryRunResult(BaseModel):

@@ -13,7 +13,7 @@ import yaml
 
 from lvyue.core.clock import now
 from lvyue.core.db import table_of
-from lvyue.core.errors import Conflict, LvyueError, ValidationError
+from lvyue.core.errors import Conflict, LvyueError, NotFound, ValidationError
 from lvyue.core.uow import UnitOfWork
 from lvyue.orders.models import ReviewRule
 from lvyue.orders.rules import Rule, RuleError, parse_rule, parse_rules, rule_to_json
@@ -118,6 +118,89 @@ def load_rules(
         uow.conn.execute(sa.update(RULE).where(RULE.c.id == old.id).values(active=False))
         report.retired.append(name)
     return report
+
+
+# --------------------------------------------------------------------------- one rule at a time
+
+
+def active_document(uow: UnitOfWork) -> list[dict[str, Any]]:
+    """The active rule book as a document (each rule's stored definition), in priority order."""
+    rows = uow.conn.execute(
+        sa.select(RULE.c.definition)
+        .where(RULE.c.active.is_(True))
+        .order_by(RULE.c.priority, RULE.c.name)
+    )
+    return [dict(r.definition) for r in rows]
+
+
+def _named(document: list[dict[str, Any]], name: str) -> int:
+    for i, rule in enumerate(document):
+        if rule.get("name") == name:
+            return i
+    raise NotFound(f"rule {name} does not exist", code="unknown_rule")
+
+
+def book_with(
+    uow: UnitOfWork, rule: dict[str, Any], *, replaces: str | None = None
+) -> list[dict[str, Any]]:
+    """The active book with ``rule`` added, or in place of the rule named ``replaces`` (which
+    may be renamed); nothing is saved. A new rule may not take an existing rule's name."""
+    document = active_document(uow)
+    if replaces is not None:
+        document.pop(_named(document, replaces))
+    return [*document, rule]
+
+
+def save_rule(
+    uow: UnitOfWork,
+    rule: dict[str, Any],
+    *,
+    replaces: str | None = None,
+    expected_version: str | None = None,
+) -> LoadReport:
+    """Add one rule, or change the rule named ``replaces``: the rest of the book stays as it
+    is, and the book gets a new version (through :func:`load_rules`)."""
+    return load_rules(
+        uow, {"rules": book_with(uow, rule, replaces=replaces)}, expected_version=expected_version
+    )
+
+
+def delete_rule(uow: UnitOfWork, name: str, *, expected_version: str | None = None) -> LoadReport:
+    """Retire one rule (kept, inactive, for the record)."""
+    document = active_document(uow)
+    document.pop(_named(document, name))
+    return load_rules(uow, {"rules": document}, expected_version=expected_version)
+
+
+def set_rule_enabled(
+    uow: UnitOfWork, name: str, enabled: bool, *, expected_version: str | None = None
+) -> LoadReport:
+    """Switch one rule on or off (a new version of that rule when it changes)."""
+    document = active_document(uow)
+    document[_named(document, name)]["enabled"] = enabled
+    return load_rules(uow, {"rules": document}, expected_version=expected_version)
+
+
+def move_rule(
+    uow: UnitOfWork, name: str, direction: str, *, expected_version: str | None = None
+) -> LoadReport:
+    """Run one rule before (``up``) or after (``down``) its neighbour: the two swap priorities,
+    or, when they share one, the moved rule goes one below or above it. Only those rules get
+    new versions. At the top or the bottom already: nothing changes."""
+    if direction not in ("up", "down"):
+        raise ValidationError("direction", "up or down")
+    document = active_document(uow)
+    i = _named(document, name)
+    j = i - 1 if direction == "up" else i + 1
+    if not 0 <= j < len(document):
+        return load_rules(uow, {"rules": document}, expected_version=expected_version)
+    mine, theirs = document[i], document[j]
+    p, q = int(mine.get("priority", 100)), int(theirs.get("priority", 100))
+    if p != q:
+        mine["priority"], theirs["priority"] = q, p
+    else:
+        mine["priority"] = p - 1 if direction == "up" else p + 1
+    return load_rules(uow, {"rules": document}, expected_version=expected_version)
 
 
 def active_rules(uow: UnitOfWork) -> list[Rule]:

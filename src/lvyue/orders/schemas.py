@@ -113,6 +113,16 @@ class Reason(BaseModel):
     reason: str = Field(min_length=1, max_length=300, description="why: kept in the history")
 
 
+class WarehouseChoice(BaseModel):
+    warehouse: str = Field(min_length=1, max_length=64, description="warehouse code")
+
+
+class CarrierChoice(BaseModel):
+    carrier: str = Field(
+        min_length=1, max_length=64, description="carrier code (SF) or service code (SF-COLD)"
+    )
+
+
 class SplitLine(BaseModel):
     line_no: int = Field(ge=1, le=10_000, description="the line's number on the order")
     quantity: int = Field(ge=1, le=1_000_000, description="units to move to the new order")

@@ -224,7 +224,7 @@ def order_counts(request: Request, principal: Reader) -> HTMLResponse:
 # --------------------------------------------------------------------------- bulk actions
 
 
-async def _bulk_form(request: Request) -> tuple[list[int], str]:
+async def _bulk_form(request: Request) -> tuple[list[int], str, dict[str, list[str]]]:
     form = parse_qs((await request.body()).decode("utf-8", "replace"), keep_blank_values=True)
     ids: list[int] = []
     for value in form.get("ids", []):
@@ -241,7 +241,7 @@ async def _bulk_form(request: Request) -> tuple[list[int], str]:
         prompt = request.headers["hx-prompt"]
         encoded = request.headers.get("hx-prompt-uri-autoencoded") == "true"
         reason = (unquote(prompt) if encoded else prompt).strip()
-    return ids, reason[:300]
+    return ids, reason[:300], form
 
 
 def _run_each(
@@ -298,6 +298,16 @@ BULK: dict[str, tuple[str, str, str]] = {
     "review": ("orders.review", "order.review", N_("%(done)s of %(total)s orders reviewed again.")),
     "hold": ("orders.hold", "order.hold", N_("%(done)s of %(total)s orders held.")),
     "cancel": ("orders.cancel", "order.cancel", N_("%(done)s of %(total)s orders cancelled.")),
+    "warehouse": (
+        "orders.review",
+        "order.assign_warehouse",
+        N_("%(done)s of %(total)s orders assigned to the warehouse."),
+    ),
+    "carrier": (
+        "orders.review",
+        "order.assign_carrier",
+        N_("%(done)s of %(total)s orders assigned to the carrier."),
+    ),
 }
 
 
@@ -307,7 +317,7 @@ async def bulk(request: Request, action: str, principal: Reader) -> Response:
         raise NotFound(f"no bulk action {action!r}", code="not_found")
     permission, audited, message = BULK[action]
     principal.require(permission)
-    ids, reason = await _bulk_form(request)
+    ids, reason, form = await _bulk_form(request)
     role = principal.role.value
     run: Callable[[UnitOfWork, int], Any]
     details: dict[str, Any] = {"bulk": True}
@@ -325,6 +335,16 @@ async def bulk(request: Request, action: str, principal: Reader) -> Response:
             if action == "hold"
             else (lambda uow, oid: service.cancel_order(uow, oid, reason=reason))
         )
+    elif action in ("warehouse", "carrier"):
+        code = form.get(action, [""])[0].strip()[:64]
+        if not code:
+            raise ValidationError(action, f"pick a {action}")
+        if action == "warehouse" and not principal.sees_warehouse(code):
+            raise ValidationError("warehouse", f"warehouse {code} is outside your warehouses")
+        details[action] = code
+        scope = principal.warehouse_codes
+        assign = service.assign_warehouse if action == "warehouse" else service.assign_carrier
+        run = lambda uow, oid: assign(uow, [oid], code, scope=scope).check(oid)  # noqa: E731
     done, failed = await run_in_threadpool(
         _run_each, request, principal, ids, run, audited, details
     )

@@ -19,6 +19,12 @@ from lvyue.orders.service.actions import (
     reject_order,
     ship_order,
 )
+from lvyue.orders.service.assign import (
+    AssignmentRefused,
+    AssignReport,
+    assign_carrier,
+    assign_warehouse,
+)
 from lvyue.orders.service.held import accept_address_suggestion, correct_address
 from lvyue.orders.service.importing import (
     ImportReport,
@@ -43,6 +49,8 @@ from lvyue.orders.service.splitting import resolve_shortage, split_order
 __all__ = [
     "PLATFORMS",
     "RECEIVER_FIELDS",
+    "AssignReport",
+    "AssignmentRefused",
     "Change",
     "ConcurrentChange",
     "DryRunChange",
@@ -51,6 +59,8 @@ __all__ = [
     "accept_address_suggestion",
     "add_shop",
     "approve_order",
+    "assign_carrier",
+    "assign_warehouse",
     "cancel_order",
     "content_hash",
     "correct_address",

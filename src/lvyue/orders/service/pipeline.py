@@ -624,6 +624,19 @@ class DryRunChange:
     status: str
     before: str
     after: str
+    # The rules whose actions make the new decision, in the order they applied.
+    fired: tuple[str, ...] = ()
+
+
+def _fired(outcome: Any) -> tuple[str, ...]:
+    names: list[str] = []
+    for entry in outcome.log:
+        source = entry["source"]
+        if source.startswith("rule:") and entry["outcome"] != "skipped":
+            name = source[len("rule:") :].rsplit("@v", 1)[0]
+            if name not in names:
+                names.append(name)
+    return tuple(names)
 
 
 def _decision(outcome: Any) -> str:
@@ -672,7 +685,10 @@ def dry_run_rules(
         order_facts = ctx.rule_facts(o, facts[o.id], demand)
         skip = frozenset(o.approved_rules or ())
         before = _decision(evaluate(ctx.rules, order_facts, skip=skip))
-        after = _decision(evaluate(rules, order_facts, skip=skip))
+        outcome = evaluate(rules, order_facts, skip=skip)
+        after = _decision(outcome)
         if before != after:
-            changes.append(DryRunChange(o.id, o.external_id, o.status, before, after))
+            changes.append(
+                DryRunChange(o.id, o.external_id, o.status, before, after, _fired(outcome))
+            )
     return len(orders), changes
