@@ -16,6 +16,7 @@ from lvyue.core.db import engine_for
 from lvyue.core.http import ERROR_RESPONSES, install_error_handlers
 from lvyue.inventory.api import router as stock
 from lvyue.inventory.api import warehouses_router as warehouses
+from lvyue.inventory.web import router as stock_pages
 from lvyue.logistics.api import router as carriers
 from lvyue.orders.api import router as orders
 from lvyue.orders.rules_api import router as rules
@@ -26,7 +27,7 @@ from lvyue.webhooks.api import events_router
 from lvyue.webhooks.api import router as outgoing_webhooks
 
 # Packages whose templates/<capability>/ folders hold pages.
-PAGE_PACKAGES = ("lvyue.accounts", "lvyue.orders")
+PAGE_PACKAGES = ("lvyue.accounts", "lvyue.orders", "lvyue.inventory")
 
 
 def create_app(database_url: str | None = None) -> FastAPI:
@@ -51,7 +52,7 @@ def create_app(database_url: str | None = None) -> FastAPI:
         app.include_router(router)
     # Pages: server-rendered, same app and same services as the API (ADR 0007).
     app.state.pages = Pages(PAGE_PACKAGES)
-    page_routers = (account_pages, order_pages)
+    page_routers = (account_pages, order_pages, stock_pages)
     for router in page_routers:
         app.include_router(router)
     app.state.page_paths = page_paths(page_routers)
