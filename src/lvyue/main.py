@@ -9,6 +9,7 @@ from lvyue import __version__, bootstrap
 from lvyue.accounts.audit_api import router as audit_log
 from lvyue.accounts.routes import router as auth
 from lvyue.accounts.web import router as account_pages
+from lvyue.analytics.web import router as dashboard_pages
 from lvyue.catalog.api import router as catalog
 from lvyue.channels.api import router as webhooks
 from lvyue.channels.api import shops_router as shops
@@ -27,7 +28,7 @@ from lvyue.webhooks.api import events_router
 from lvyue.webhooks.api import router as outgoing_webhooks
 
 # Packages whose templates/<capability>/ folders hold pages.
-PAGE_PACKAGES = ("lvyue.accounts", "lvyue.orders", "lvyue.inventory")
+PAGE_PACKAGES = ("lvyue.accounts", "lvyue.orders", "lvyue.inventory", "lvyue.analytics")
 
 
 def create_app(database_url: str | None = None) -> FastAPI:
@@ -52,7 +53,7 @@ def create_app(database_url: str | None = None) -> FastAPI:
         app.include_router(router)
     # Pages: server-rendered, same app and same services as the API (ADR 0007).
     app.state.pages = Pages(PAGE_PACKAGES)
-    page_routers = (account_pages, order_pages, stock_pages)
+    page_routers = (account_pages, order_pages, stock_pages, dashboard_pages)
     for router in page_routers:
         app.include_router(router)
     app.state.page_paths = page_paths(page_routers)
