@@ -99,10 +99,17 @@ def _context(request: Request, principal: Principal) -> dict[str, Any]:
                 },
             ],
         },
+        # Horizontal bars, drawn bottom-up: the first status on top.
         "backlog": {
-            "kind": "bar",
-            "categories": [label for _, label, _, _ in backlog],
-            "series": [{"name": t(N_("Orders")), "type": "bar", "values": [b[2] for b in backlog]}],
+            "kind": "hbar",
+            "categories": [b[1] for b in reversed(backlog)],
+            "series": [
+                {
+                    "name": t(N_("Orders")),
+                    "type": "bar",
+                    "values": [b[2] for b in reversed(backlog)],
+                }
+            ],
         },
         "top": {
             "kind": "hbar",

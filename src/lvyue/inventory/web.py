@@ -67,15 +67,13 @@ def sku_href(code: str) -> str:
 
 
 def _list_context(request: Request, principal: Principal) -> dict[str, Any]:
-    f = {
-        "q": _param(request, "q"),
-        "warehouse": _param(request, "warehouse", 32),
-        "low": request.query_params.get("low") in ("1", "on", "true"),
-    }
+    search, warehouse = _param(request, "q"), _param(request, "warehouse", 32)
+    low = request.query_params.get("low") in ("1", "on", "true")
+    f: dict[str, Any] = {"q": search, "warehouse": warehouse, "low": low}
     after, before = _param(request, "after", 200), _param(request, "before", 200)
 
     def link(**change: Any) -> str:
-        params = {"q": f["q"], "warehouse": f["warehouse"], "low": "1" if f["low"] else ""}
+        params = {"q": search, "warehouse": warehouse, "low": "1" if low else ""}
         params.update(change)
         query = urlencode({k: v for k, v in params.items() if v})
         return "/stock" + (f"?{query}" if query else "")
@@ -83,10 +81,10 @@ def _list_context(request: Request, principal: Principal) -> dict[str, Any]:
     with UnitOfWork(request.app.state.engine, readonly=True) as uow:
         page = queries.level_page(
             uow,
-            search=f["q"],
-            warehouse=f["warehouse"] or None,
+            search=search,
+            warehouse=warehouse or None,
             scope=_scope(principal),
-            low_only=f["low"],
+            low_only=low,
             default_threshold=get_settings().low_stock_threshold,
             after=after or None,
             before=before or None,
@@ -95,7 +93,7 @@ def _list_context(request: Request, principal: Principal) -> dict[str, Any]:
         warehouses = _warehouses(uow, principal)
     return {
         "f": f,
-        "active": bool(f["q"] or f["warehouse"] or f["low"]),
+        "active": bool(search or warehouse or low),
         "items": page["items"],
         "warehouses": warehouses,
         "next_link": link(after=page["next"]) if page["next"] else "",

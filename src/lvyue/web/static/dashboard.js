@@ -28,7 +28,7 @@
           yAxisIndex: horizontal ? 0 : (s.axis || 0),
           data: s.values,
           barMaxWidth: 28,
-          smooth: s.type === "line",
+          showSymbol: false,
         };
       }),
     };
