@@ -13,11 +13,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from lvyue.accounts import service as accounts
-from lvyue.analytics import queries as analytics
 from lvyue.main import create_app
 from lvyue.orders import queries
 from lvyue.orders import service as orders
-from lvyue.orders.queries import Scope
 from tests.factories import canonical, import_dicts, process_all
 from tests.web.conftest import PASSWORD
 
@@ -156,18 +154,6 @@ def test_permission_and_scope(client, day):
     assert rows(page.text, "data-sku", "units") == {"B": "1"}
     assert 'data-nav="dashboard"' in page.text
     assert client.get("/dashboard?day=not-a-day").status_code == 400
-
-
-def test_queries_bucket_by_the_zone(uow, day):
-    with uow(readonly=True) as u:
-        shanghai = analytics.day_figures(
-            u, day=datetime(2026, 12, 1).date(), zone="Asia/Shanghai", scope=Scope()
-        )
-        utc = analytics.day_figures(u, day=datetime(2026, 12, 1).date(), zone="UTC", scope=Scope())
-    assert shanghai.orders == 4 and shanghai.orders_by_hour[9] == 2
-    # In UTC the day holds D1 at 01:xx, D2 01:xx, D3 06:xx, D4 15:30, D5 (Nov 30 15:59 UTC)
-    # is the day before, D6 (Dec 1 16:00 UTC) is the same UTC day.
-    assert utc.orders == 5 and utc.orders_by_hour[1] == 2 and utc.orders_by_hour[16] == 1
 
 
 def chart(html: str, name: str) -> dict[str, Any]:
