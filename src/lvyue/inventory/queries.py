@@ -279,11 +279,13 @@ def level_page(
         code, wid = _parse_level_cursor(cursor)
         if backwards:
             stmt = stmt.where(
-                sa.or_(SKU.c.code < code, sa.and_(SKU.c.code == code, LEVEL.c.warehouse_id < wid))
+                SKU.c.code <= code,  # redundant, but lets the planner range-scan the code index
+                sa.or_(SKU.c.code < code, sa.and_(SKU.c.code == code, LEVEL.c.warehouse_id < wid)),
             )
         else:
             stmt = stmt.where(
-                sa.or_(SKU.c.code > code, sa.and_(SKU.c.code == code, LEVEL.c.warehouse_id > wid))
+                SKU.c.code >= code,
+                sa.or_(SKU.c.code > code, sa.and_(SKU.c.code == code, LEVEL.c.warehouse_id > wid)),
             )
     order = (
         (SKU.c.code.desc(), LEVEL.c.warehouse_id.desc())
