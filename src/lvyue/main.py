@@ -10,6 +10,7 @@ from lvyue.accounts.audit_api import router as audit_log
 from lvyue.accounts.routes import router as auth
 from lvyue.accounts.settings_web import router as account_settings
 from lvyue.accounts.web import router as account_pages
+from lvyue.analytics.web import router as dashboard_pages
 from lvyue.catalog.api import router as catalog
 from lvyue.channels.api import router as webhooks
 from lvyue.channels.api import shops_router as shops
@@ -19,6 +20,7 @@ from lvyue.core.http import ERROR_RESPONSES, install_error_handlers
 from lvyue.inventory.api import router as stock
 from lvyue.inventory.api import warehouses_router as warehouses
 from lvyue.inventory.settings_web import router as warehouse_settings
+from lvyue.inventory.web import router as stock_pages
 from lvyue.logistics.api import router as carriers
 from lvyue.logistics.web import router as carrier_settings
 from lvyue.orders.api import router as orders
@@ -33,9 +35,15 @@ from lvyue.webhooks.api import router as outgoing_webhooks
 from lvyue.webhooks.web import router as webhook_settings
 
 # Packages whose templates/<capability>/ folders hold pages.
-PAGE_PACKAGES = ("lvyue.accounts", "lvyue.orders")
-# The settings area's sections, each next to the capability it manages.
-SETTINGS_PACKAGES = ("lvyue.channels", "lvyue.inventory", "lvyue.logistics", "lvyue.webhooks")
+PAGE_PACKAGES = (
+    "lvyue.accounts",
+    "lvyue.orders",
+    "lvyue.inventory",
+    "lvyue.analytics",
+    "lvyue.channels",
+    "lvyue.logistics",
+    "lvyue.webhooks",
+)
 
 
 def create_app(database_url: str | None = None) -> FastAPI:
@@ -59,13 +67,15 @@ def create_app(database_url: str | None = None) -> FastAPI:
     ):
         app.include_router(router)
     # Pages: server-rendered, same app and same services as the API (ADR 0007).
-    app.state.pages = Pages(PAGE_PACKAGES + SETTINGS_PACKAGES)
+    app.state.pages = Pages(PAGE_PACKAGES)
     settings_routers = (account_settings, shop_settings, warehouse_settings, carrier_settings)
     page_routers = (
         account_pages,
         order_pages,
         held_pages,
         rule_pages,
+        stock_pages,
+        dashboard_pages,
         *settings_routers,
         webhook_settings,
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -10,6 +11,7 @@ import sqlalchemy as sa
 
 from lvyue.catalog.models import Sku
 from lvyue.core.db import table_of
+from lvyue.core.errors import NotFound, ValidationError
 from lvyue.core.uow import UnitOfWork
 from lvyue.inventory.models import AVAILABILITY_UP, StockLevel, StockMove, Warehouse
 
@@ -173,3 +175,159 @@ def last_availability_increase(uow: UnitOfWork) -> datetime | None:
         sa.select(sa.func.max(MOVE.c.created_at)).where(sa.text(AVAILABILITY_UP))
     ).scalar()
     return latest
+
+
+# --------------------------------------------------------------------------- stock pages
+
+PAGE_SIZE = 50
+
+
+def _threshold(default: int | None) -> sa.ColumnElement[Any]:
+    """The level's own low-stock threshold, else the merchant's default (may be NULL)."""
+    if default is None:
+        return LEVEL.c.low_stock_threshold
+    return sa.func.coalesce(LEVEL.c.low_stock_threshold, default)
+
+
+def _level_select(default_threshold: int | None) -> sa.Select[Any]:
+    threshold = _threshold(default_threshold)
+    available = LEVEL.c.on_hand - LEVEL.c.reserved
+    return (
+        sa.select(
+            SKU.c.code.label("sku"),
+            SKU.c.name.label("sku_name"),
+            SKU.c.spec_text,
+            LEVEL.c.warehouse_id,
+            WAREHOUSE.c.code.label("warehouse"),
+            WAREHOUSE.c.name.label("warehouse_name"),
+            LEVEL.c.on_hand,
+            LEVEL.c.reserved,
+            available.label("available"),
+            LEVEL.c.low_stock_threshold.label("own_threshold"),
+            threshold.label("threshold"),
+            sa.case((available <= threshold, True), else_=False).label("low"),
+            LEVEL.c.updated_at,
+        )
+        .select_from(LEVEL)
+        .join(SKU, SKU.c.id == LEVEL.c.sku_id)
+        .join(WAREHOUSE, WAREHOUSE.c.id == LEVEL.c.warehouse_id)
+    )
+
+
+def _in_warehouses(codes: Sequence[str]) -> sa.ColumnElement[bool]:
+    # By id (a subquery on the unique codes): the level's own index is walked.
+    return LEVEL.c.warehouse_id.in_(sa.select(WAREHOUSE.c.id).where(WAREHOUSE.c.code.in_(codes)))
+
+
+def _level_row(r: Any) -> dict[str, Any]:
+    row = dict(r._mapping)
+    row["low"] = bool(row["low"]) if row["threshold"] is not None else False
+    return row
+
+
+def level_cursor(row: Mapping[str, Any]) -> str:
+    """Where a page of levels starts or ends: ``<warehouse id>:<sku code>``."""
+    return f"{row['warehouse_id']}:{row['sku']}"
+
+
+def _parse_level_cursor(text: str) -> tuple[str, int]:
+    wid, sep, code = text.partition(":")
+    if not sep or not wid.isdigit() or not code:
+        raise ValidationError("cursor", "not a position in this list")
+    return code, int(wid)
+
+
+def level_page(
+    uow: UnitOfWork,
+    *,
+    search: str = "",
+    warehouse: str | None = None,
+    scope: Sequence[str] = (),
+    low_only: bool = False,
+    default_threshold: int | None = None,
+    after: str | None = None,
+    before: str | None = None,
+    limit: int = PAGE_SIZE,
+) -> dict[str, Any]:
+    """One page of stock levels (SKU × warehouse) ordered by SKU code, then warehouse,
+    paged by keyset on (SKU code, warehouse id) so each page is a walk of the SKU code
+    index and the level's (sku, warehouse) key however many SKUs there are; never counted.
+
+    ``search`` matches the start of the SKU code or any part of its name; ``scope`` (a
+    user's warehouses; empty: all) and ``warehouse`` narrow; ``low_only`` keeps levels whose
+    available stock is at or below their threshold. Returns {"items", "next", "prev"}:
+    cursors for the pages after and before, or None at either end."""
+    stmt = _level_select(default_threshold)
+    if scope:
+        stmt = stmt.where(_in_warehouses(scope))
+    if warehouse:
+        stmt = stmt.where(_in_warehouses([warehouse]))
+    text = search.strip()
+    if text:
+        stmt = stmt.where(
+            sa.or_(
+                SKU.c.code.istartswith(text, autoescape=True),
+                SKU.c.name.icontains(text, autoescape=True),
+            )
+        )
+    if low_only:
+        threshold = _threshold(default_threshold)
+        stmt = stmt.where(threshold.is_not(None), LEVEL.c.on_hand - LEVEL.c.reserved <= threshold)
+    backwards = bool(before) and not after
+    cursor = after or before
+    if cursor:
+        code, wid = _parse_level_cursor(cursor)
+        if backwards:
+            stmt = stmt.where(
+                SKU.c.code <= code,  # redundant, but lets the planner range-scan the code index
+                sa.or_(SKU.c.code < code, sa.and_(SKU.c.code == code, LEVEL.c.warehouse_id < wid)),
+            )
+        else:
+            stmt = stmt.where(
+                SKU.c.code >= code,
+                sa.or_(SKU.c.code > code, sa.and_(SKU.c.code == code, LEVEL.c.warehouse_id > wid)),
+            )
+    order = (
+        (SKU.c.code.desc(), LEVEL.c.warehouse_id.desc())
+        if backwards
+        else (SKU.c.code, LEVEL.c.warehouse_id)
+    )
+    rows = [_level_row(r) for r in uow.conn.execute(stmt.order_by(*order).limit(limit + 1))]
+    more = len(rows) > limit
+    rows = rows[:limit]
+    if backwards:
+        rows.reverse()
+    has_next = (more and not backwards) or (backwards and bool(rows))
+    has_prev = (more and backwards) or (bool(after) and bool(rows))
+    return {
+        "items": rows,
+        "next": level_cursor(rows[-1]) if rows and has_next else None,
+        "prev": level_cursor(rows[0]) if rows and has_prev else None,
+    }
+
+
+def sku_card(uow: UnitOfWork, sku_code: str) -> dict[str, Any]:
+    """The SKU a stock page is about: code, name, spec."""
+    row = uow.conn.execute(
+        sa.select(SKU.c.id, SKU.c.code, SKU.c.name, SKU.c.spec_text, SKU.c.active).where(
+            SKU.c.code == sku_code
+        )
+    ).first()
+    if row is None:
+        raise NotFound(f"SKU {sku_code} does not exist", code="unknown_sku")
+    return dict(row._mapping)
+
+
+def sku_levels(
+    uow: UnitOfWork,
+    sku_code: str,
+    *,
+    scope: Sequence[str] = (),
+    default_threshold: int | None = None,
+) -> list[dict[str, Any]]:
+    """The SKU's level in each warehouse it has one in (within ``scope``), by warehouse."""
+    stmt = _level_select(default_threshold).where(SKU.c.code == sku_code)
+    if scope:
+        stmt = stmt.where(_in_warehouses(scope))
+    order = stmt.order_by(WAREHOUSE.c.priority, WAREHOUSE.c.id)
+    return [_level_row(r) for r in uow.conn.execute(order)]

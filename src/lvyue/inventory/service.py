@@ -233,6 +233,32 @@ def adjust_stock(
     return {"on_hand": updated.on_hand, "reserved": updated.reserved}
 
 
+def count_stock(
+    uow: UnitOfWork, *, sku_code: str, warehouse_code: str, counted: int, reason: str
+) -> dict[str, int]:
+    """Set on hand to ``counted`` (what a person counted on the shelf): an adjustment by the
+    difference, written to the ledger like any other. The level is read under a row lock on
+    PostgreSQL, so a concurrent change cannot slip between the read and the adjustment.
+    Returns the new level and the ``delta`` booked."""
+    if counted < 0:
+        raise ValidationError("counted", "must be 0 or more")
+    if not reason.strip():
+        raise ValidationError("reason", "a reason is required for every stock change")
+    sku_id = _sku_id(uow, sku_code)
+    wh_id = _warehouse_id(uow, warehouse_code)
+    ensure_levels(uow, [(sku_id, wh_id)])
+    stmt = sa.select(LEVEL.c.on_hand).where(LEVEL.c.sku_id == sku_id, LEVEL.c.warehouse_id == wh_id)
+    if uow.is_postgres:
+        stmt = stmt.with_for_update()
+    delta = counted - int(uow.conn.execute(stmt).scalar_one())
+    if delta == 0:
+        raise ValidationError("counted", f"on hand is already {counted}")
+    level = adjust_stock(
+        uow, sku_code=sku_code, warehouse_code=warehouse_code, quantity=delta, reason=reason
+    )
+    return {**level, "delta": delta}
+
+
 def lock_available(uow: UnitOfWork, sku_ids: Iterable[int]) -> dict[tuple[int, int], int]:
     """Available units per (sku_id, warehouse_id) of active warehouses, locking the rows on
     PostgreSQL (in id order) until the transaction ends. SQLite holds the write lock already."""

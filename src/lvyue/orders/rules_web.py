@@ -47,7 +47,7 @@ FACT_LABELS: dict[str, str] = {
     "platform": N_("Platform"),
     "order_type": N_("Order type"),
     "total_amount": N_("Amount paid (¥)"),
-    "item_count": N_("Units"),
+    "item_count": N_("Units in the order"),
     "line_count": N_("Order lines"),
     "weight_g": N_("Weight (g)"),
     "skus": N_("SKU codes"),

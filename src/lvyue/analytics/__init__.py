@@ -1,0 +1,1 @@
+"""Read-only reports and dashboards over everything (DESIGN §3)."""
