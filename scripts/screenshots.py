@@ -25,6 +25,7 @@ import sqlalchemy as sa
 import uvicorn
 from playwright.sync_api import Page, sync_playwright
 
+from lvyue.core.clock import SHANGHAI
 from lvyue.core.db import engine_for
 from lvyue.demo import demo_command, seed_demo_users
 from lvyue.main import create_app
@@ -37,7 +38,7 @@ PAGES = (
     ("held", "/held"),
     ("rules", "/rules"),
     ("stock", "/stock"),
-    ("dashboard", "/dashboard"),
+    ("dashboard", "/dashboard?day={demo_day}"),
     ("settings-shops", "/settings/shops"),
     ("settings-users", "/settings/users"),
 )
@@ -66,6 +67,14 @@ def showcase_order(url: str) -> int:
             row = conn.execute(sa.select(ORDER.c.id).order_by(ORDER.c.id).limit(1)).first()
     assert row is not None
     return int(row.id)
+
+
+def demo_day(url: str) -> str:
+    """The merchant-local day of the newest demo order: the dashboard shows a day with orders
+    (the demo's orders are dated on Double 11, not today)."""
+    with engine_for(url).connect() as conn:
+        newest = conn.execute(sa.select(sa.func.max(ORDER.c.ordered_at))).scalar_one()
+    return str(newest.astimezone(SHANGHAI).date())
 
 
 def shoot(page: Page, out: Path, name: str) -> None:
@@ -111,7 +120,7 @@ def main() -> int:
                 page.goto(f"{base}/orders/{order_id}")
                 shoot(page, args.out, "order-detail")
                 for name, path in PAGES:
-                    response = page.goto(f"{base}{path}")
+                    response = page.goto(base + path.format(demo_day=demo_day(url)))
                     if response is None or response.status != 200:
                         print(f"  {path}: HTTP {response and response.status}", file=sys.stderr)
                         return 1

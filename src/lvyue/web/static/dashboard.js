@@ -16,7 +16,7 @@
     return {
       animation: false,
       color: ["#0f6e5f", "#e0a100", "#3538cd"],
-      grid: { left: 8, right: twoAxes ? 16 : 8, top: 28, bottom: 8, containLabel: true },
+      grid: { left: 8, right: twoAxes ? 16 : 28, top: 28, bottom: 8, containLabel: true },
       tooltip: { trigger: "axis" },
       legend: data.series.length > 1 ? { top: 0 } : undefined,
       xAxis: horizontal ? values[0] : category,
