@@ -129,7 +129,7 @@ def test_rates_import_and_quote(db: str, tmp_path: Path) -> None:
         ["quote", "--from", "浙江", "--to", "北京", "--weight-g", "2500", "--db", db],
     )
     assert result.exit_code == 0, result.output
-    assert "浙江省 → 北京市, 2.5 kg: ZTO-STD ¥7.00 (cheapest of 3 eligible)" in result.output
+    assert "浙江省 → 北京市, 2.5 kg: ZTO-STD ¥7.00 (3 个可用服务中最便宜)" in result.output
     result = runner.invoke(
         rates_app,
         [
@@ -142,16 +142,16 @@ def test_rates_import_and_quote(db: str, tmp_path: Path) -> None:
     assert data["rejected"][0] == {
         "service_code": "ZTO",
         "code": "forced_ineligible",
-        "detail": "forced by rule, not eligible; fell back to SF-COLD",
+        "detail": "规则指定的服务不能发这单; 改用 SF-COLD",
     }
     result = runner.invoke(
         rates_app,
         ["quote", "--from", "浙江", "--to", "西藏", "--weight-g", "800", "--db", db],
     )
     assert result.exit_code == 1
-    assert "no eligible carrier service" in result.output
-    assert "ZTO-STD: no coverage to 西藏自治区" in result.output
-    assert "SF-STD: no rate from 浙江省 to 西藏自治区" in result.output
+    assert "没有可用的快递服务" in result.output
+    assert "ZTO-STD: 不配送西藏自治区" in result.output
+    assert "SF-STD: 没有 浙江省 → 西藏自治区 的运价" in result.output
 
 
 def test_rates_import_checks_file_and_header(db: str, tmp_path: Path) -> None:

@@ -59,7 +59,7 @@ def test_cheapest_eligible_wins_and_others_are_quoted() -> None:
         "DBL-HEAVY",
     ]
     assert s.rejected == ()
-    assert s.summary() == "YTO-STD ¥4.50 (cheapest of 5 eligible)"
+    assert s.summary() == "YTO-STD ¥4.50 (5 个可用服务中最便宜)"
 
 
 def test_ties_go_to_the_lower_service_code() -> None:
@@ -72,8 +72,8 @@ def test_fresh_goods_need_cold_chain() -> None:
     s = select_service(ship(tags={"fresh"}), ALL)
     assert s.service_code == "SF-COLD"
     assert s.cost == Decimal("20.00")
-    assert "SF-STD: no cold chain for fresh goods" in s.reasons
-    assert "ZTO-STD: no cold chain for fresh goods" in s.reasons
+    assert "SF-STD: 无冷链, 不能发生鲜" in s.reasons
+    assert "ZTO-STD: 无冷链, 不能发生鲜" in s.reasons
     assert {r.code for r in s.rejected} == {"no_cold_chain"}
 
 
@@ -83,14 +83,14 @@ def test_cold_chain_that_names_its_cold_tags_takes_only_those() -> None:
     assert select_service(ship(tags={"fresh"}), [chilled, any_cold]).service_code == "CH-COLD"
     s = select_service(ship(tags={"frozen"}), [chilled, any_cold])
     assert s.service_code == "AC-COLD"
-    assert s.reasons == ["CH-COLD: cold chain does not take frozen goods"]
+    assert s.reasons == ["CH-COLD: 此冷链不收冷冻品"]
 
 
 def test_bulky_goods_need_freight_or_a_service_handling_bulky() -> None:
     s = select_service(ship(weight_g=25_000, tags={"bulky"}), ALL)
     assert s.service_code == "DBL-HEAVY"
     assert s.cost == Decimal("52.50")  # ¥30 for 10 kg, then 15 started kilos at ¥1.50
-    assert "SF-STD: no freight/special line for bulky goods" in s.reasons
+    assert "SF-STD: 非快运或专线, 不能发大件" in s.reasons
     handles_bulky = service("JD-BIG", "20", handles=frozenset({"bulky"}))
     assert select_service(ship(tags={"bulky"}), [SF_STD, handles_bulky]).service_code == "JD-BIG"
 
@@ -98,22 +98,22 @@ def test_bulky_goods_need_freight_or_a_service_handling_bulky() -> None:
 def test_weight_over_max_excludes() -> None:
     s = select_service(ship(weight_g=45_000), [SF_STD, ZTO, YTO])
     assert s.service_code == "SF-STD"
-    assert s.reasons == ["YTO-STD: 45 kg over max 30 kg", "ZTO-STD: 45 kg over max 40 kg"]
+    assert s.reasons == ["YTO-STD: 45 kg 超过上限 30 kg", "ZTO-STD: 45 kg 超过上限 40 kg"]
     assert select_service(ship(weight_g=30_000), [YTO]).service_code == "YTO-STD"  # at max: ok
 
 
 def test_excluded_province_is_not_covered() -> None:
     s = select_service(ship(dest=XZ), [SF_STD, ZTO, YTO])
     assert s.service_code == "YTO-STD"
-    assert s.reasons == ["ZTO-STD: no coverage to 西藏自治区"]
+    assert s.reasons == ["ZTO-STD: 不配送西藏自治区"]
 
 
 def test_route_without_rate_is_rejected() -> None:
     s = select_service(ship(dest=XJ), [SF_STD, YTO])
     assert s.service_code == "SF-STD"
-    assert s.reasons == ["YTO-STD: no rate from 浙江省 to 新疆维吾尔自治区"]
+    assert s.reasons == ["YTO-STD: 没有 浙江省 → 新疆维吾尔自治区 的运价"]
     other_origin = Shipment(GD, BJ, 500)
-    assert select_service(other_origin, [YTO]).reasons == ["YTO-STD: no rate from 广东省 to 北京市"]
+    assert select_service(other_origin, [YTO]).reasons == ["YTO-STD: 没有 广东省 → 北京市 的运价"]
 
 
 def test_rate_from_any_origin_applies_when_no_exact_one() -> None:
@@ -135,15 +135,15 @@ def test_every_failure_of_a_candidate_is_reported() -> None:
         "no_coverage",
     ]
     assert s.reasons == [
-        "ZTO-STD: no cold chain for fresh goods; no freight/special line for bulky goods; "
-        "45 kg over max 40 kg; no coverage to 西藏自治区"
+        "ZTO-STD: 无冷链, 不能发生鲜; 非快运或专线, 不能发大件; "
+        "45 kg 超过上限 40 kg; 不配送西藏自治区"
     ]
 
 
 def test_forced_service_wins_when_eligible_even_if_dearer() -> None:
     s = select_service(ship(forced="SF-STD"), ALL)
     assert (s.service_code, s.cost, s.forced) == ("SF-STD", Decimal("12.00"), True)
-    assert s.summary() == "SF-STD ¥12.00 (forced by rule)"
+    assert s.summary() == "SF-STD ¥12.00 (规则指定)"
 
 
 def test_forced_carrier_takes_its_cheapest_eligible_service() -> None:
@@ -155,9 +155,9 @@ def test_forced_but_ineligible_explains_and_falls_back() -> None:
     s = select_service(ship(dest=XZ, forced="ZTO-STD"), ALL)
     assert (s.service_code, s.forced) == ("YTO-STD", False)
     assert s.reasons == [
-        "ZTO-STD: forced by rule, not eligible; fell back to YTO-STD",
-        "DBL-HEAVY: no rate from 浙江省 to 西藏自治区",
-        "ZTO-STD: no coverage to 西藏自治区",
+        "ZTO-STD: 规则指定的服务不能发这单; 改用 YTO-STD",
+        "DBL-HEAVY: 没有 浙江省 → 西藏自治区 的运价",
+        "ZTO-STD: 不配送西藏自治区",
     ]
     assert s.rejected[0].code == "forced_ineligible"
 
@@ -165,7 +165,7 @@ def test_forced_but_ineligible_explains_and_falls_back() -> None:
 def test_forced_unknown_code_explains_and_falls_back() -> None:
     s = select_service(ship(forced="STO"), ALL)
     assert s.service_code == "YTO-STD"
-    assert s.reasons == ["STO: forced by rule, no such active service; fell back to YTO-STD"]
+    assert s.reasons == ["STO: 规则指定的服务不存在或已停用; 改用 YTO-STD"]
     assert s.rejected[0].code == "forced_unknown"
 
 
@@ -173,16 +173,14 @@ def test_no_eligible_service_gives_none_and_every_reason() -> None:
     s = select_service(ship(dest=XJ, weight_g=60_000, tags={"fresh"}), [SF_STD, ZTO, YTO])
     assert (s.chosen, s.service_code, s.carrier_code, s.cost) == (None, None, None, None)
     assert s.quotes == ()
-    assert s.summary() == "no eligible carrier service"
+    assert s.summary() == "没有可用的快递服务"
     assert s.reasons == [
-        "SF-STD: no cold chain for fresh goods; 60 kg over max 50 kg",
-        "YTO-STD: no cold chain for fresh goods; 60 kg over max 30 kg; "
-        "no rate from 浙江省 to 新疆维吾尔自治区",
-        "ZTO-STD: no cold chain for fresh goods; 60 kg over max 40 kg; "
-        "no coverage to 新疆维吾尔自治区",
+        "SF-STD: 无冷链, 不能发生鲜; 60 kg 超过上限 50 kg",
+        "YTO-STD: 无冷链, 不能发生鲜; 60 kg 超过上限 30 kg; 没有 浙江省 → 新疆维吾尔自治区 的运价",
+        "ZTO-STD: 无冷链, 不能发生鲜; 60 kg 超过上限 40 kg; 不配送新疆维吾尔自治区",
     ]
     s = select_service(ship(forced="SF-STD"), [])
-    assert s.reasons == ["SF-STD: forced by rule, no such active service; no fallback"]
+    assert s.reasons == ["SF-STD: 规则指定的服务不存在或已停用; 无可替代"]
 
 
 def test_negative_weight_is_refused() -> None:

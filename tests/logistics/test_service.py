@@ -232,15 +232,13 @@ def test_demo_logistics_seeds_and_selects_realistically(uow, engine) -> None:
     # ...and cannot go to Xinjiang at all.
     xj = pick("浙江省", "新疆维吾尔自治区", 2500, "fresh")
     assert xj.chosen is None
-    assert "SF-COLD: no coverage to 新疆维吾尔自治区" in xj.reasons
+    assert "SF-COLD: 不配送新疆维吾尔自治区" in xj.reasons
     # A sofa goes by the special line, even to Tibet.
     sofa = pick("广东省", "西藏自治区", 60_000, "bulky")
     assert sofa.service_code == "DBL-HEAVY"
     # Normal parcels to Tibet: ZTO and YTO do not cover it, EMS or SF do.
     tibet = pick("北京市", "西藏自治区", 1000)
     assert tibet.service_code in {"EMS-STD", "SF-STD", "JD-STD"}
-    assert {"ZTO-STD: no coverage to 西藏自治区", "YTO-STD: no coverage to 西藏自治区"} <= set(
-        tibet.reasons
-    )
+    assert {"ZTO-STD: 不配送西藏自治区", "YTO-STD: 不配送西藏自治区"} <= set(tibet.reasons)
     # Farther costs more.
     assert pick("浙江省", "上海市", 1000).cost < pick("浙江省", "黑龙江省", 1000).cost

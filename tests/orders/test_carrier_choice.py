@@ -54,6 +54,6 @@ def test_fresh_bulky_and_remote_routing(uow):
     assert all(got[e]["shipping_cost"] > 0 for e in ("FRESH", "BULKY", "PLAIN"))
     assert got["FAR"]["hold_reasons"] == ["no_carrier"]
     detail = next(e["detail"] for e in got["FAR"]["review_log"] if e["source"] == "carrier")
-    assert "no eligible" in detail
+    assert "没有可用的快递服务" in detail
     carrier_log = next(e for e in got["FRESH"]["review_log"] if e["source"] == "carrier")
     assert carrier_log["outcome"] == "carrier:SF-COLD"

@@ -34,6 +34,8 @@ from lvyue.logistics.rates import ANY_ORIGIN, RateCard, format_kg, shipping_cost
 
 SERVICE_TAGS = frozenset({"fresh", "frozen", "bulky", "fragile"})
 COLD_TAGS = ("fresh", "frozen")
+# The review log and hold details are read by the merchant's staff: in Chinese.
+GOODS = {"fresh": "生鲜", "frozen": "冷冻品"}
 
 RejectionCode = Literal[
     "no_cold_chain",  # fresh/frozen goods, service not cold chain
@@ -125,8 +127,8 @@ class Selection:
     @property
     def reasons(self) -> list[str]:
         """One line per rejected candidate, for the review log: the forced code's fallback note
-        first, then by service code, e.g. ``SF-STD: no cold chain for fresh goods`` or
-        ``ZTO-STD: no cold chain for fresh goods; no coverage to 西藏自治区``."""
+        first, then by service code, e.g. ``SF-STD: 无冷链, 不能发生鲜`` or
+        ``ZTO-STD: 无冷链, 不能发生鲜; 不配送西藏自治区``."""
         grouped: dict[tuple[str, bool], list[str]] = {}
         for r in self.rejected:
             key = (r.service_code, r.code.startswith("forced_"))
@@ -136,8 +138,8 @@ class Selection:
     def summary(self) -> str:
         """One line for the order's review log."""
         if self.chosen is None:
-            return "no eligible carrier service"
-        how = "forced by rule" if self.forced else f"cheapest of {len(self.quotes)} eligible"
+            return "没有可用的快递服务"
+        how = "规则指定" if self.forced else f"{len(self.quotes)} 个可用服务中最便宜"
         return f"{self.chosen.service_code} ¥{self.chosen.cost} ({how})"
 
 
@@ -149,29 +151,27 @@ def check(candidate: Candidate, shipment: Shipment) -> list[Rejection]:
         if tag not in shipment.tags:
             continue
         if not candidate.is_cold_chain:
-            out.append(Rejection(code, "no_cold_chain", f"no cold chain for {tag} goods"))
+            out.append(Rejection(code, "no_cold_chain", f"无冷链, 不能发{GOODS[tag]}"))
         elif candidate.handles.intersection(COLD_TAGS) and tag not in candidate.handles:
-            out.append(
-                Rejection(code, "cold_tag_not_handled", f"cold chain does not take {tag} goods")
-            )
+            out.append(Rejection(code, "cold_tag_not_handled", f"此冷链不收{GOODS[tag]}"))
     if "bulky" in shipment.tags and not (candidate.is_freight or "bulky" in candidate.handles):
-        out.append(Rejection(code, "not_bulky", "no freight/special line for bulky goods"))
+        out.append(Rejection(code, "not_bulky", "非快运或专线, 不能发大件"))
     if candidate.max_weight_g is not None and shipment.weight_g > candidate.max_weight_g:
         out.append(
             Rejection(
                 code,
                 "overweight",
-                f"{format_kg(shipment.weight_g)} over max {format_kg(candidate.max_weight_g)}",
+                f"{format_kg(shipment.weight_g)} 超过上限 {format_kg(candidate.max_weight_g)}",
             )
         )
     if shipment.dest_province in candidate.excluded_provinces:
-        out.append(Rejection(code, "no_coverage", f"no coverage to {shipment.dest_province}"))
+        out.append(Rejection(code, "no_coverage", f"不配送{shipment.dest_province}"))
     elif candidate.rate_for(shipment.origin_province, shipment.dest_province) is None:
         out.append(
             Rejection(
                 code,
                 "no_rate",
-                f"no rate from {shipment.origin_province} to {shipment.dest_province}",
+                f"没有 {shipment.origin_province} → {shipment.dest_province} 的运价",
             )
         )
     return out
@@ -203,14 +203,10 @@ def select_service(shipment: Shipment, candidates: Iterable[Candidate]) -> Selec
         mine = [q for q, is_forced in eligible if is_forced]
         if mine:
             return Selection(mine[0], quotes, tuple(rejected), forced=True)
-        fallback = f"fell back to {quotes[0].service_code}" if quotes else "no fallback"
+        fallback = f"改用 {quotes[0].service_code}" if quotes else "无可替代"
         if forced_known:
-            note = Rejection(
-                forced, "forced_ineligible", f"forced by rule, not eligible; {fallback}"
-            )
+            note = Rejection(forced, "forced_ineligible", f"规则指定的服务不能发这单; {fallback}")
         else:
-            note = Rejection(
-                forced, "forced_unknown", f"forced by rule, no such active service; {fallback}"
-            )
+            note = Rejection(forced, "forced_unknown", f"规则指定的服务不存在或已停用; {fallback}")
         rejected.insert(0, note)
     return Selection(quotes[0] if quotes else None, quotes, tuple(rejected))
