@@ -30,6 +30,7 @@ BIG_ORDERS = {
             "priority": 10,
             "when": {"fact": "tags", "op": "contains", "value": "大额"},
             "then": [{"action": "manual_review", "reason": "大额订单需复核"}],
+            "review_steps": ["operations"],
         }
     ]
 }
@@ -255,6 +256,7 @@ def test_manual_review_approve_and_reject(client, held, uow):
     csrf = login(client, "ops")
     page = client.get("/held?reason=manual_review").text
     assert "大额复核" in page and "大额订单需复核" in page
+    assert "下一步审核人: 运营" in page  # the role by its name, not its code
     r = post(client, csrf, f"/held/{held['H6']}/approve", note="老客户")
     assert toast_of(r)["level"] == "success"
     assert order(uow, held["H6"])["status"] == "allocated"

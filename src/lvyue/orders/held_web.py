@@ -24,7 +24,7 @@ from fastapi.responses import HTMLResponse
 
 from lvyue.accounts.api import audit, page_require
 from lvyue.accounts.roles import Principal
-from lvyue.accounts.web import render_page
+from lvyue.accounts.web import ROLE_NAMES, render_page
 from lvyue.catalog import queries as catalog_queries
 from lvyue.core.errors import LvyueError, NotFound, ValidationError
 from lvyue.core.http import PathId
@@ -221,7 +221,9 @@ def _row(
         for e in (item["review_log"] or [])
         if e.get("outcome") == "manual_review"
     ]
-    row["next_step"] = (item["review_steps"] or [None])[0]
+    step = (item["review_steps"] or [None])[0]
+    # The role's English msgid (the template translates it); a code we do not know stays as is.
+    row["next_step"] = ROLE_NAMES.get(step, step) if step else None
     return row
 
 
