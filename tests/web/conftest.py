@@ -3,19 +3,25 @@ one user per position that the pages treat differently."""
 
 from __future__ import annotations
 
+import re
 import socket
 import threading
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 import uvicorn
+from fastapi.testclient import TestClient
 
 from lvyue.accounts import service as accounts
+from lvyue.channels import service as channels
 from lvyue.main import create_app
 from lvyue.orders import queries
 from lvyue.orders import service as orders
+from tests.channels.fakes.server import serve
+from tests.channels.fakes.taobao import FakeTaobao
 from tests.factories import canonical, import_dicts, process_all, setup_world
 
 PASSWORD = "correct horse 9"
@@ -38,6 +44,55 @@ def receiver(n: int, **extra: str) -> dict[str, str]:
         "address": f"余杭塘路{800 + n}号",
         **extra,
     }
+
+
+@pytest.fixture
+def client(db) -> Iterator[TestClient]:
+    """The app over HTTP without a browser (redirects are answers, not followed)."""
+    with TestClient(create_app(db), follow_redirects=False) as c:
+        yield c
+
+
+def login(
+    client: TestClient, username: str, password: str = PASSWORD, *, page: str | None = "/orders"
+) -> str:
+    """Sign in through the form; returns the session's CSRF token, read from ``page`` (no
+    page: ``""``)."""
+    form = client.get("/login")
+    guard = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
+    assert guard, form.text
+    r = client.post(
+        "/login",
+        data={"username": username, "password": password, "csrf_token": guard.group(1)},
+    )
+    assert r.status_code == 303, r.text
+    if page is None:
+        return ""
+    shown = client.get(page)
+    assert shown.status_code == 200, shown.text
+    token = re.search(r'"X-CSRF-Token": "([0-9a-f]+)"', shown.text)
+    assert token, shown.text
+    return token.group(1)
+
+
+@pytest.fixture
+def taobao(world, uow) -> Iterator[FakeTaobao]:
+    """Shop TB1 of ``world`` connected to a fake Taobao that knows its credentials."""
+    fake = FakeTaobao()
+    fake.set_clock(datetime.now(UTC))
+    with serve(fake) as url:
+        with uow() as u:
+            channels.update_shop(
+                u,
+                "TB1",
+                base_url=url,
+                secrets={
+                    "app_key": fake.app_key,
+                    "app_secret": fake.secret,
+                    "session": fake.session,
+                },
+            )
+        yield fake
 
 
 @pytest.fixture

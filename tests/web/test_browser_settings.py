@@ -3,35 +3,7 @@ tests a shop's connection against a fake Taobao (support in ``tests/web/browser.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from datetime import UTC, datetime
-
-import pytest
-
-from lvyue.channels import service as channels
-from tests.channels.fakes.server import serve
-from tests.channels.fakes.taobao import FakeTaobao
 from tests.web.browser import pytestmark, sign_in  # noqa: F401
-
-
-@pytest.fixture
-def taobao(world, uow) -> Iterator[FakeTaobao]:
-    """Shop TB1 of ``world`` connected to a fake Taobao that knows its credentials."""
-    fake = FakeTaobao()
-    fake.set_clock(datetime.now(UTC))
-    with serve(fake) as url:
-        with uow() as u:
-            channels.update_shop(
-                u,
-                "TB1",
-                base_url=url,
-                secrets={
-                    "app_key": fake.app_key,
-                    "app_secret": fake.secret,
-                    "session": fake.session,
-                },
-            )
-        yield fake
 
 
 def test_admin_adds_a_user_who_then_signs_in(page):

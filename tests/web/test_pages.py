@@ -24,33 +24,10 @@ from lvyue.orders import service as orders
 from lvyue.orders.schemas import OrderFilter
 from lvyue.web.pages import NAV
 from tests.factories import canonical, import_dicts
-from tests.web.conftest import PASSWORD
+from tests.web.conftest import PASSWORD, login
 
 AUDIT = table_of(AuditEntry)
 CJK = re.compile(r"[\u3400-\u9fff\uff00-\uffef]")
-
-
-@pytest.fixture
-def client(db):
-    with TestClient(create_app(db), follow_redirects=False) as c:
-        yield c
-
-
-def login(client: TestClient, username: str, password: str = PASSWORD) -> str:
-    """Sign in through the form; returns the session's CSRF token from the page."""
-    form = client.get("/login")
-    guard = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
-    assert guard, form.text
-    r = client.post(
-        "/login",
-        data={"username": username, "password": password, "csrf_token": guard.group(1)},
-    )
-    assert r.status_code == 303, r.text
-    page = client.get("/orders")
-    assert page.status_code == 200, page.text
-    token = re.search(r'"X-CSRF-Token": "([0-9a-f]+)"', page.text)
-    assert token
-    return token.group(1)
 
 
 def audit_rows(uow, action: str) -> list[Any]:

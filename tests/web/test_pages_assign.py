@@ -6,23 +6,13 @@ from __future__ import annotations
 
 import json
 
-import pytest
-from fastapi.testclient import TestClient
-
 from lvyue.accounts import service as accounts
 from lvyue.inventory import queries as stock_queries
 from lvyue.inventory import service as inventory
 from lvyue.logistics.demo import seed_demo_logistics
-from lvyue.main import create_app
 from lvyue.orders import queries
-from tests.web.conftest import PASSWORD
-from tests.web.test_pages import audit_rows, bulk, login
-
-
-@pytest.fixture
-def client(db):
-    with TestClient(create_app(db), follow_redirects=False) as c:
-        yield c
+from tests.web.conftest import PASSWORD, login
+from tests.web.test_pages import audit_rows, bulk
 
 
 def place(uow, oid: int) -> tuple[str, str | None, str | None]:

@@ -10,31 +10,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from fastapi.testclient import TestClient
 
 from lvyue.accounts import service as accounts
-from lvyue.main import create_app
 from lvyue.orders import queries
 from lvyue.orders import service as orders
 from tests.factories import canonical, import_dicts, process_all
-from tests.web.conftest import PASSWORD
+from tests.web.conftest import PASSWORD, login
 
 DAY = "2026-12-01"
-
-
-@pytest.fixture
-def client(db):
-    with TestClient(create_app(db), follow_redirects=False) as c:
-        yield c
-
-
-def login(client: TestClient, username: str, password: str = PASSWORD) -> None:
-    form = client.get("/login")
-    guard = re.search(r'name="csrf_token" value="([^"]+)"', form.text).group(1)
-    r = client.post(
-        "/login", data={"username": username, "password": password, "csrf_token": guard}
-    )
-    assert r.status_code == 303, r.text
 
 
 @pytest.fixture

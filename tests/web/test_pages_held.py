@@ -9,17 +9,14 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from fastapi.testclient import TestClient
 
 from lvyue.accounts import service as accounts
 from lvyue.accounts.models import AuditEntry
 from lvyue.core.db import table_of
 from lvyue.inventory import service as inventory
-from lvyue.main import create_app
 from lvyue.orders import queries, rules_service
 from tests.factories import canonical, import_dicts, process_all
-from tests.web.conftest import receiver
-from tests.web.test_pages import login
+from tests.web.conftest import login, receiver
 
 AUDIT = table_of(AuditEntry)
 
@@ -69,12 +66,6 @@ def held(world, uow) -> dict[str, int]:
     process_all(uow)
     with uow(readonly=True) as u:
         return {o["external_id"]: o["id"] for o in queries.list_orders(u)}
-
-
-@pytest.fixture
-def client(db):
-    with TestClient(create_app(db), follow_redirects=False) as c:
-        yield c
 
 
 def order(uow, oid: int) -> dict[str, Any]:

@@ -9,22 +9,14 @@ import json
 import re
 from typing import Any
 
-import pytest
 from fastapi.testclient import TestClient
 
 from lvyue.accounts import service as accounts
-from lvyue.main import create_app
 from lvyue.orders import rules_service
-from tests.web.conftest import PASSWORD
-from tests.web.test_pages import CJK, audit_rows, login
+from tests.web.conftest import PASSWORD, login
+from tests.web.test_pages import CJK, audit_rows
 
 HX = {"HX-Request": "true"}
-
-
-@pytest.fixture
-def client(db):
-    with TestClient(create_app(db), follow_redirects=False) as c:
-        yield c
 
 
 def rule_form(**change: Any) -> dict[str, Any]:

@@ -7,37 +7,15 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import pytest
 import sqlalchemy as sa
-from fastapi.testclient import TestClient
 
 from lvyue.accounts.models import AuditEntry
 from lvyue.core.db import table_of
 from lvyue.inventory import queries
 from lvyue.inventory import service as inventory
-from lvyue.main import create_app
-from tests.web.conftest import PASSWORD
+from tests.web.conftest import login
 
 AUDIT = table_of(AuditEntry)
-
-
-@pytest.fixture
-def client(db):
-    with TestClient(create_app(db), follow_redirects=False) as c:
-        yield c
-
-
-def login(client: TestClient, username: str, password: str = PASSWORD) -> str:
-    form = client.get("/login")
-    guard = re.search(r'name="csrf_token" value="([^"]+)"', form.text).group(1)
-    r = client.post(
-        "/login", data={"username": username, "password": password, "csrf_token": guard}
-    )
-    assert r.status_code == 303, r.text
-    page = client.get("/stock")
-    token = re.search(r'"X-CSRF-Token": "([0-9a-f]+)"', page.text)
-    assert token, page.text
-    return token.group(1)
 
 
 def levels_on(html: str) -> list[str]:

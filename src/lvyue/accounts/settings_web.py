@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any, TypedDict
 from urllib.parse import parse_qs
@@ -127,6 +128,45 @@ def refused(
     )
 
 
+@dataclass(frozen=True)
+class Partial:
+    """One partial of a settings section with the labels of its form's fields: the answers
+    its handlers give (the partial again, with a toast or with the refused field)."""
+
+    section: str
+    name: str
+    labels: Mapping[str, str]
+
+    def render(
+        self,
+        request: Request,
+        principal: Principal,
+        context: Mapping[str, Any],
+        message: str | None = None,
+        /,
+        **params: Any,
+    ) -> HTMLResponse:
+        """The partial (or its page) with ``context``; with a toast when ``message`` is
+        given (``params`` go to :func:`toast`)."""
+        headers = toast(request, message, **params) if message else None
+        return render_settings(
+            request, principal, self.section, self.name, context, headers=headers
+        )
+
+    def refused(
+        self,
+        request: Request,
+        principal: Principal,
+        context: Mapping[str, Any],
+        exc: ValidationError,
+        /,
+        values: Mapping[str, Any] | None = None,
+    ) -> HTMLResponse:
+        return refused(
+            request, principal, self.section, self.name, context, exc, self.labels, values=values
+        )
+
+
 def done(request: Request, path: str, message: str, **params: Any) -> Response:
     """After a change made on a page of its own (an edit page): back to the section's list,
     with the toast (htmx) or a plain redirect."""
@@ -144,7 +184,7 @@ class Where(TypedDict):
     user_agent: str
 
 
-def _where(request: Request) -> Where:
+def where(request: Request) -> Where:
     ip, agent = client_address(request)
     return {"ip": ip, "user_agent": agent}
 
@@ -180,6 +220,10 @@ USER_FIELDS: dict[str, str] = {
 
 
 ROLE_LABEL_BY_VALUE: dict[str, str] = {r.value: label for r, label in ROLE_NAMES.items()}
+
+USERS = Partial("users", "settings/_users.html", USER_FIELDS)
+USER_EDIT = Partial("users", "settings/_user_edit.html", USER_FIELDS)
+API_KEYS = Partial("api-keys", "settings/_api_keys.html", USER_FIELDS)
 
 
 def _language_part(text: str, language: str) -> str:
@@ -219,9 +263,7 @@ def _users_context(request: Request) -> dict[str, Any]:
 
 @router.get("/settings/users", response_class=HTMLResponse)
 def users_page(request: Request, principal: Admin) -> HTMLResponse:
-    return render_settings(
-        request, principal, "users", "settings/_users.html", _users_context(request)
-    )
+    return USERS.render(request, principal, _users_context(request))
 
 
 @router.post("/settings/users", response_class=HTMLResponse)
@@ -245,26 +287,16 @@ async def add_user(request: Request, principal: Admin) -> HTMLResponse:
                 display_name=values["display_name"],
                 warehouse_codes=codes(values["warehouses"]),
                 shop_codes=codes(values["shops"]),
-                **_where(request),
+                **where(request),
             )
     except ValidationError as exc:
-        return refused(
-            request,
-            principal,
-            "users",
-            "settings/_users.html",
-            _users_context(request),
-            exc,
-            USER_FIELDS,
-            values=values,
-        )
-    return render_settings(
+        return USERS.refused(request, principal, _users_context(request), exc, values=values)
+    return USERS.render(
         request,
         principal,
-        "users",
-        "settings/_users.html",
         _users_context(request),
-        headers=toast(request, N_("User %(name)s added."), name=values["username"].lower()),
+        N_("User %(name)s added."),
+        name=values["username"].lower(),
     )
 
 
@@ -277,13 +309,7 @@ def _user_context(request: Request, username: str) -> dict[str, Any]:
 
 @router.get("/settings/users/{username}", response_class=HTMLResponse)
 def user_page(request: Request, username: str, principal: Admin) -> HTMLResponse:
-    return render_settings(
-        request,
-        principal,
-        "users",
-        "settings/_user_edit.html",
-        _user_context(request, username),
-    )
+    return USER_EDIT.render(request, principal, _user_context(request, username))
 
 
 def _not_yourself(principal: Principal, username: str, field: str, what: str) -> None:
@@ -313,18 +339,11 @@ async def update_user(request: Request, username: str, principal: Admin) -> Resp
                 display_name=values["display_name"],
                 warehouse_codes=codes(values["warehouses"]),
                 shop_codes=codes(values["shops"]),
-                **_where(request),
+                **where(request),
             )
     except ValidationError as exc:
-        return refused(
-            request,
-            principal,
-            "users",
-            "settings/_user_edit.html",
-            _user_context(request, username),
-            exc,
-            USER_FIELDS,
-            values=values,
+        return USER_EDIT.refused(
+            request, principal, _user_context(request, username), exc, values=values
         )
     return done(request, "/settings/users", N_("User %(name)s changed."), name=username)
 
@@ -346,37 +365,24 @@ async def user_action(request: Request, username: str, action: str, principal: A
         with UnitOfWork(request.app.state.engine, actor=principal.actor) as uow:
             if action == "disable":
                 _not_yourself(principal, username, "user", "you cannot disable yourself")
-                service.update_user(uow, username=username, active=False, **_where(request))
+                service.update_user(uow, username=username, active=False, **where(request))
             elif action == "enable":
-                service.update_user(uow, username=username, active=True, **_where(request))
+                service.update_user(uow, username=username, active=True, **where(request))
             elif action == "unlock":
-                service.unlock_user(uow, username=username, **_where(request))
+                service.unlock_user(uow, username=username, **where(request))
             else:
                 service.reset_password(
                     uow,
                     username=username,
                     new_password=(form.get("new_password") or [""])[0],
-                    **_where(request),
+                    **where(request),
                 )
     except ValidationError as exc:
         if exc.field == "password":  # the policy names the field "password"
             exc = ValidationError("new_password", exc.problem)
-        return refused(
-            request,
-            principal,
-            "users",
-            "settings/_user_edit.html",
-            _user_context(request, username),
-            exc,
-            USER_FIELDS,
-        )
-    return render_settings(
-        request,
-        principal,
-        "users",
-        "settings/_user_edit.html",
-        _user_context(request, username),
-        headers=toast(request, USER_ACTIONS[action], name=username),
+        return USER_EDIT.refused(request, principal, _user_context(request, username), exc)
+    return USER_EDIT.render(
+        request, principal, _user_context(request, username), USER_ACTIONS[action], name=username
     )
 
 
@@ -396,9 +402,7 @@ def _keys_context(request: Request) -> dict[str, Any]:
 
 @router.get("/settings/api-keys", response_class=HTMLResponse)
 def api_keys_page(request: Request, principal: Admin) -> HTMLResponse:
-    return render_settings(
-        request, principal, "api-keys", "settings/_api_keys.html", _keys_context(request)
-    )
+    return API_KEYS.render(request, principal, _keys_context(request))
 
 
 @router.post("/settings/api-keys", response_class=HTMLResponse)
@@ -422,38 +426,23 @@ async def create_api_key(request: Request, principal: Admin) -> HTMLResponse:
                 warehouse_codes=codes(values["warehouses"]),
                 shop_codes=codes(values["shops"]),
                 rate_limit_per_minute=int(values["rate_limit_per_minute"]),
-                **_where(request),
+                **where(request),
             )
     except ValidationError as exc:
-        return refused(
-            request,
-            principal,
-            "api-keys",
-            "settings/_api_keys.html",
-            _keys_context(request),
-            exc,
-            USER_FIELDS,
-            values=values,
-        )
-    return render_settings(
+        return API_KEYS.refused(request, principal, _keys_context(request), exc, values=values)
+    return API_KEYS.render(
         request,
         principal,
-        "api-keys",
-        "settings/_api_keys.html",
         {**_keys_context(request), "new_key": key},
-        headers=toast(request, N_("API key %(key)s created."), key=key.app_key),
+        N_("API key %(key)s created."),
+        key=key.app_key,
     )
 
 
 @router.post("/settings/api-keys/{app_key}/revoke", response_class=HTMLResponse)
 def revoke_api_key(request: Request, app_key: str, principal: Admin) -> HTMLResponse:
     with UnitOfWork(request.app.state.engine, actor=principal.actor) as uow:
-        service.revoke_api_key(uow, app_key=app_key, **_where(request))
-    return render_settings(
-        request,
-        principal,
-        "api-keys",
-        "settings/_api_keys.html",
-        _keys_context(request),
-        headers=toast(request, N_("API key %(key)s revoked."), key=app_key),
+        service.revoke_api_key(uow, app_key=app_key, **where(request))
+    return API_KEYS.render(
+        request, principal, _keys_context(request), N_("API key %(key)s revoked."), key=app_key
     )

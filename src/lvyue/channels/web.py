@@ -16,13 +16,7 @@ from fastapi.responses import HTMLResponse, Response
 from lvyue.accounts.api import audit, page_require
 from lvyue.accounts.errors import PermissionDenied
 from lvyue.accounts.roles import Principal
-from lvyue.accounts.settings_web import (
-    done,
-    form_fields,
-    one,
-    refused,
-    render_settings,
-)
+from lvyue.accounts.settings_web import Partial, done, form_fields, one, render_settings
 from lvyue.channels import queries, service, sync
 from lvyue.channels.adapters.registry import ADAPTERS
 from lvyue.core.errors import ValidationError
@@ -60,6 +54,8 @@ SHOP_FIELDS: dict[str, str] = {
     "secrets": N_("Credentials"),
     **SECRET_LABELS,
 }
+SHOPS = Partial("shops", "settings/_shops.html", SHOP_FIELDS)
+SHOP_EDIT = Partial("shops", "settings/_shop_edit.html", SHOP_FIELDS)
 SYNC_STATUS: dict[str, str] = {
     "never": N_("never synced"),
     "ok": N_("OK"),
@@ -97,9 +93,7 @@ def _list_context(request: Request) -> dict[str, Any]:
 
 @router.get("/settings/shops", response_class=HTMLResponse)
 def shops_page(request: Request, principal: ShopAdmin) -> HTMLResponse:
-    return render_settings(
-        request, principal, "shops", "settings/_shops.html", _list_context(request)
-    )
+    return SHOPS.render(request, principal, _list_context(request))
 
 
 def _secrets(form: dict[str, list[str]]) -> dict[str, str | None]:
@@ -142,23 +136,9 @@ async def add_shop(request: Request, principal: ShopAdmin) -> HTMLResponse:
                 },
             )
     except ValidationError as exc:
-        return refused(
-            request,
-            principal,
-            "shops",
-            "settings/_shops.html",
-            _list_context(request),
-            exc,
-            SHOP_FIELDS,
-            values=values,
-        )
-    return render_settings(
-        request,
-        principal,
-        "shops",
-        "settings/_shops.html",
-        _list_context(request),
-        headers=toast(request, N_("Shop %(code)s added."), code=values["code"]),
+        return SHOPS.refused(request, principal, _list_context(request), exc, values=values)
+    return SHOPS.render(
+        request, principal, _list_context(request), N_("Shop %(code)s added."), code=values["code"]
     )
 
 
@@ -171,9 +151,7 @@ def _edit_context(request: Request, code: str) -> dict[str, Any]:
 
 @router.get("/settings/shops/{code}", response_class=HTMLResponse)
 def shop_page(request: Request, code: str, principal: ShopAdmin) -> HTMLResponse:
-    return render_settings(
-        request, principal, "shops", "settings/_shop_edit.html", _edit_context(request, code)
-    )
+    return SHOP_EDIT.render(request, principal, _edit_context(request, code))
 
 
 @router.post("/settings/shops/{code}")
@@ -211,15 +189,8 @@ async def update_shop(request: Request, code: str, principal: ShopAdmin) -> Resp
                 details={**details, "via": "web"},
             )
     except ValidationError as exc:
-        return refused(
-            request,
-            principal,
-            "shops",
-            "settings/_shop_edit.html",
-            _edit_context(request, code),
-            exc,
-            SHOP_FIELDS,
-            values={**values, "active": active},
+        return SHOP_EDIT.refused(
+            request, principal, _edit_context(request, code), exc, {**values, "active": active}
         )
     return done(request, "/settings/shops", N_("Shop %(code)s saved."), code=code)
 

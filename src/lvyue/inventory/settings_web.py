@@ -11,12 +11,11 @@ from fastapi.responses import HTMLResponse, Response
 from lvyue.accounts.api import audit, page_require
 from lvyue.accounts.errors import PermissionDenied
 from lvyue.accounts.roles import Principal
-from lvyue.accounts.settings_web import done, form_fields, one, refused, render_settings
+from lvyue.accounts.settings_web import Partial, done, form_fields, one
 from lvyue.core.errors import NotFound, ValidationError
 from lvyue.core.uow import UnitOfWork
 from lvyue.inventory import queries, service
 from lvyue.web.i18n import N_
-from lvyue.web.pages import toast
 
 router = APIRouter(include_in_schema=False)
 
@@ -32,6 +31,8 @@ WAREHOUSE_FIELDS: dict[str, str] = {
     "priority": N_("Priority"),
     "province/city": N_("Province and city"),
 }
+WAREHOUSES = Partial("warehouses", "settings/_warehouses.html", WAREHOUSE_FIELDS)
+WAREHOUSE_EDIT = Partial("warehouses", "settings/_warehouse_edit.html", WAREHOUSE_FIELDS)
 
 
 def _list_context(request: Request, principal: Principal) -> dict[str, Any]:
@@ -62,13 +63,7 @@ def _values(form: dict[str, list[str]]) -> dict[str, str]:
 
 @router.get("/settings/warehouses", response_class=HTMLResponse)
 def warehouses_page(request: Request, principal: WarehouseAdmin) -> HTMLResponse:
-    return render_settings(
-        request,
-        principal,
-        "warehouses",
-        "settings/_warehouses.html",
-        _list_context(request, principal),
-    )
+    return WAREHOUSES.render(request, principal, _list_context(request, principal))
 
 
 @router.post("/settings/warehouses", response_class=HTMLResponse)
@@ -104,23 +99,14 @@ async def add_warehouse(request: Request, principal: WarehouseAdmin) -> HTMLResp
                 details={**created, "via": "web"},
             )
     except ValidationError as exc:
-        return refused(
-            request,
-            principal,
-            "warehouses",
-            "settings/_warehouses.html",
-            _list_context(request, principal),
-            exc,
-            WAREHOUSE_FIELDS,
-            values=values,
-        )
-    return render_settings(
+        context = _list_context(request, principal)
+        return WAREHOUSES.refused(request, principal, context, exc, values=values)
+    return WAREHOUSES.render(
         request,
         principal,
-        "warehouses",
-        "settings/_warehouses.html",
         _list_context(request, principal),
-        headers=toast(request, N_("Warehouse %(code)s added."), code=code),
+        N_("Warehouse %(code)s added."),
+        code=code,
     )
 
 
@@ -134,13 +120,7 @@ def _edit_context(request: Request, principal: Principal, code: str) -> dict[str
 
 @router.get("/settings/warehouses/{code}", response_class=HTMLResponse)
 def warehouse_page(request: Request, code: str, principal: WarehouseAdmin) -> HTMLResponse:
-    return render_settings(
-        request,
-        principal,
-        "warehouses",
-        "settings/_warehouse_edit.html",
-        _edit_context(request, principal, code),
-    )
+    return WAREHOUSE_EDIT.render(request, principal, _edit_context(request, principal, code))
 
 
 @router.post("/settings/warehouses/{code}")
@@ -164,14 +144,5 @@ async def update_warehouse(request: Request, code: str, principal: WarehouseAdmi
                     details={**changed, "via": "web"},
                 )
     except ValidationError as exc:
-        return refused(
-            request,
-            principal,
-            "warehouses",
-            "settings/_warehouse_edit.html",
-            context,
-            exc,
-            WAREHOUSE_FIELDS,
-            values=values,
-        )
+        return WAREHOUSE_EDIT.refused(request, principal, context, exc, values=values)
     return done(request, "/settings/warehouses", N_("Warehouse %(code)s saved."), code=code)

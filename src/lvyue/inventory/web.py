@@ -221,6 +221,19 @@ FIELD_NAMES = {
 }
 
 
+def _changed(
+    request: Request, principal: Principal, code: str, message: str, /, **params: Any
+) -> HTMLResponse:
+    """The SKU's panel as it is now, with a toast (``message`` with ``params``)."""
+    return render_page(
+        request,
+        principal,
+        "stock/_panel.html",
+        _sku_context(request, principal, code),
+        headers=toast(request, message, **params),
+    )
+
+
 def _refused(
     request: Request,
     principal: Principal,
@@ -308,19 +321,15 @@ async def adjust(request: Request, principal: Adjuster) -> HTMLResponse:
             reserved=exc.details.get("reserved", "?"),
         )
         return _refused(request, principal, code, form, {"quantity": message})
-    return render_page(
+    return _changed(
         request,
         principal,
-        "stock/_panel.html",
-        _sku_context(request, principal, code),
-        headers=toast(
-            request,
-            N_("%(sku)s in %(warehouse)s: %(delta)s, on hand now %(on_hand)s."),
-            sku=code,
-            warehouse=warehouse,
-            delta=f"{delta:+d}",
-            on_hand=level["on_hand"],
-        ),
+        code,
+        N_("%(sku)s in %(warehouse)s: %(delta)s, on hand now %(on_hand)s."),
+        sku=code,
+        warehouse=warehouse,
+        delta=f"{delta:+d}",
+        on_hand=level["on_hand"],
     )
 
 
@@ -356,15 +365,11 @@ async def threshold(request: Request, principal: Adjuster) -> HTMLResponse:
             target=f"{code}@{warehouse}",
             details={"threshold": value, "via": "web"},
         )
-    return render_page(
+    return _changed(
         request,
         principal,
-        "stock/_panel.html",
-        _sku_context(request, principal, code),
-        headers=toast(
-            request,
-            N_("Low-stock threshold of %(sku)s in %(warehouse)s saved."),
-            sku=code,
-            warehouse=warehouse,
-        ),
+        code,
+        N_("Low-stock threshold of %(sku)s in %(warehouse)s saved."),
+        sku=code,
+        warehouse=warehouse,
     )

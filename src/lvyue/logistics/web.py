@@ -15,14 +15,13 @@ from fastapi.responses import HTMLResponse
 
 from lvyue.accounts.api import audit, page_require
 from lvyue.accounts.roles import Principal
-from lvyue.accounts.settings_web import form_fields, one, refused, render_settings
+from lvyue.accounts.settings_web import Partial, form_fields, one
 from lvyue.core.errors import NotFound, ValidationError
 from lvyue.core.uow import UnitOfWork
 from lvyue.logistics import queries, service
 from lvyue.logistics.rates import RATE_COLUMNS, RateRowError, format_kg, read_rate_csv
 from lvyue.logistics.selection import SERVICE_TAGS
 from lvyue.web.i18n import N_
-from lvyue.web.pages import toast
 
 router = APIRouter(include_in_schema=False)
 
@@ -60,6 +59,9 @@ CARRIER_FIELDS: dict[str, str] = {
     "csv": N_("Rate file"),
     "header": N_("Rate file"),
 }
+CARRIERS = Partial("carriers", "settings/_carriers.html", CARRIER_FIELDS)
+SERVICES = Partial("carriers", "settings/_carriers.html", SERVICE_FIELDS)
+RATES = Partial("carriers", "settings/_rates.html", {})
 
 
 def _list_context(request: Request) -> dict[str, Any]:
@@ -77,9 +79,7 @@ def _list_context(request: Request) -> dict[str, Any]:
 
 @router.get("/settings/carriers", response_class=HTMLResponse)
 def carriers_page(request: Request, principal: LogisticsAdmin) -> HTMLResponse:
-    return render_settings(
-        request, principal, "carriers", "settings/_carriers.html", _list_context(request)
-    )
+    return CARRIERS.render(request, principal, _list_context(request))
 
 
 def _kg(text: str, field: str) -> int | None:
@@ -136,23 +136,11 @@ async def add_carrier(request: Request, principal: LogisticsAdmin) -> HTMLRespon
     except ValidationError as exc:
         if exc.field.startswith("service["):  # the form's service fields carry a prefix
             exc = ValidationError("service_" + exc.field.split(".")[-1], exc.problem)
-        return refused(
-            request,
-            principal,
-            "carriers",
-            "settings/_carriers.html",
-            _list_context(request),
-            exc,
-            CARRIER_FIELDS,
-            values={**values, "form": "carrier"},
+        return CARRIERS.refused(
+            request, principal, _list_context(request), exc, {**values, "form": "carrier"}
         )
-    return render_settings(
-        request,
-        principal,
-        "carriers",
-        "settings/_carriers.html",
-        _list_context(request),
-        headers=toast(request, N_("Carrier %(code)s added."), code=code),
+    return CARRIERS.render(
+        request, principal, _list_context(request), N_("Carrier %(code)s added."), code=code
     )
 
 
@@ -172,28 +160,20 @@ async def add_service(request: Request, carrier: str, principal: LogisticsAdmin)
                 details={**asdict(spec), "via": "web"},
             )
     except ValidationError as exc:
-        return refused(
+        return SERVICES.refused(
             request,
             principal,
-            "carriers",
-            "settings/_carriers.html",
             _list_context(request),
             ValidationError(exc.field.split(".")[-1], exc.problem),
-            SERVICE_FIELDS,
-            values={"form": f"service-{carrier.upper()}", **{k: one(form, k) for k in form}},
+            {"form": f"service-{carrier.upper()}", **{k: one(form, k) for k in form}},
         )
-    return render_settings(
+    return CARRIERS.render(
         request,
         principal,
-        "carriers",
-        "settings/_carriers.html",
         _list_context(request),
-        headers=toast(
-            request,
-            N_("Service %(code)s added to %(carrier)s."),
-            code=spec.code.upper(),
-            carrier=carrier.upper(),
-        ),
+        N_("Service %(code)s added to %(carrier)s."),
+        code=spec.code.upper(),
+        carrier=carrier.upper(),
     )
 
 
@@ -204,12 +184,8 @@ def rates_page(request: Request, carrier: str, principal: LogisticsAdmin) -> HTM
         rates = queries.rate_table(uow, carrier)
     if not found:
         raise NotFound(f"carrier {carrier} does not exist", code="unknown_carrier")
-    return render_settings(
-        request,
-        principal,
-        "carriers",
-        "settings/_rates.html",
-        {"carrier": found[0], "rates": rates, "format_kg": format_kg},
+    return RATES.render(
+        request, principal, {"carrier": found[0], "rates": rates, "format_kg": format_kg}
     )
 
 
@@ -245,29 +221,14 @@ async def import_rates(request: Request, principal: LogisticsAdmin) -> HTMLRespo
                 },
             )
     except ValidationError as exc:
-        return refused(
-            request,
-            principal,
-            "carriers",
-            "settings/_carriers.html",
-            _list_context(request),
-            exc,
-            CARRIER_FIELDS,
-            values={"form": "rates"},
-        )
-    headers = toast(
+        return CARRIERS.refused(request, principal, _list_context(request), exc, {"form": "rates"})
+    return CARRIERS.render(
         request,
+        principal,
+        {**_list_context(request), "report": report},
         N_("Rates: %(imported)s new, %(updated)s updated, %(rejected)s rejected."),
         level="success" if not report.rejected else "info",
         imported=report.imported,
         updated=report.updated,
         rejected=len(report.rejected),
-    )
-    return render_settings(
-        request,
-        principal,
-        "carriers",
-        "settings/_carriers.html",
-        {**_list_context(request), "report": report},
-        headers=headers,
     )

@@ -127,7 +127,7 @@ def reveal(
         return service.reveal_receiver(uow, order_id, via="reveal", ip=ip, user_agent=agent)
 
 
-def _act(
+def act(
     request: Request,
     principal: Principal,
     order_id: int,
@@ -146,6 +146,28 @@ def _act(
     return result
 
 
+def _assign(
+    request: Request,
+    principal: Principal,
+    order_id: int,
+    assign: Callable[..., service.AssignReport],
+    what: str,
+    choice: str,
+) -> dict[str, Any]:
+    """Ship one order from this warehouse or with this carrier (``what``), within the
+    principal's warehouses; 409 when refused. Audited as ``order.assign_<what>``."""
+    scope = principal.warehouse_codes
+    act(
+        request,
+        principal,
+        order_id,
+        lambda uow: assign(uow, [order_id], choice, scope=scope).check(order_id),
+        f"order.assign_{what}",
+        {what: choice},
+    )
+    return _detail(request, principal, order_id)
+
+
 @router.post("/{order_id}/approve", response_model=OrderDetail)
 def approve(
     request: Request,
@@ -154,7 +176,7 @@ def approve(
     note: Note | None = None,
 ) -> dict[str, Any]:
     reason = (note or Note()).reason
-    _act(
+    act(
         request,
         principal,
         order_id,
@@ -172,7 +194,7 @@ def hold(
     note: Reason,
     principal: Annotated[Principal, Depends(require("orders.hold"))],
 ) -> dict[str, Any]:
-    _act(
+    act(
         request,
         principal,
         order_id,
@@ -190,7 +212,7 @@ def cancel(
     note: Reason,
     principal: Annotated[Principal, Depends(require("orders.cancel"))],
 ) -> dict[str, Any]:
-    _act(
+    act(
         request,
         principal,
         order_id,
@@ -212,7 +234,7 @@ def split(
     parts: dict[int, int] = {}
     for line in body.lines:
         parts[line.line_no] = parts.get(line.line_no, 0) + line.quantity
-    new_id = _act(
+    new_id = act(
         request,
         principal,
         order_id,
@@ -261,7 +283,7 @@ def fix_address(
     principal: Annotated[Principal, Depends(require("orders.edit"))],
 ) -> dict[str, Any]:
     """Correct the receiver's address or phone before approval; returns what is still wrong."""
-    issues = _act(
+    issues = act(
         request,
         principal,
         order_id,
@@ -284,18 +306,9 @@ def assign_warehouse(
     warehouse cannot fill it; nothing changes then)."""
     if not principal.sees_warehouse(body.warehouse):
         raise NotFound(f"warehouse {body.warehouse} does not exist", code="unknown_warehouse")
-    scope = principal.warehouse_codes
-    _act(
-        request,
-        principal,
-        order_id,
-        lambda uow: service.assign_warehouse(uow, [order_id], body.warehouse, scope=scope).check(
-            order_id
-        ),
-        "order.assign_warehouse",
-        {"warehouse": body.warehouse},
+    return _assign(
+        request, principal, order_id, service.assign_warehouse, "warehouse", body.warehouse
     )
-    return _detail(request, principal, order_id)
 
 
 @router.post("/{order_id}/carrier", response_model=OrderDetail)
@@ -307,15 +320,4 @@ def assign_carrier(
 ) -> dict[str, Any]:
     """Ship the order with this carrier (its cheapest service that can take the parcel; 409
     when none can)."""
-    scope = principal.warehouse_codes
-    _act(
-        request,
-        principal,
-        order_id,
-        lambda uow: service.assign_carrier(uow, [order_id], body.carrier, scope=scope).check(
-            order_id
-        ),
-        "order.assign_carrier",
-        {"carrier": body.carrier},
-    )
-    return _detail(request, principal, order_id)
+    return _assign(request, principal, order_id, service.assign_carrier, "carrier", body.carrier)

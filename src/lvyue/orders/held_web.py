@@ -22,7 +22,7 @@ from urllib.parse import parse_qs, urlencode
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 
-from lvyue.accounts.api import audit, page_require
+from lvyue.accounts.api import page_require
 from lvyue.accounts.roles import Principal
 from lvyue.accounts.web import ROLE_NAMES, render_page
 from lvyue.catalog import queries as catalog_queries
@@ -30,7 +30,7 @@ from lvyue.core.errors import LvyueError, NotFound, ValidationError
 from lvyue.core.http import PathId
 from lvyue.core.uow import UnitOfWork
 from lvyue.orders import queries, service
-from lvyue.orders.api import visible
+from lvyue.orders.api import act
 from lvyue.orders.holds import (
     FIX_ADDRESS,
     FIX_CANCEL,
@@ -311,20 +311,11 @@ def _fix(
     details: dict[str, Any],
 ) -> Any:
     """Check the order exists in the person's scope, run the fix with its audit row in one
-    transaction, then re-check the order in another (left to a pipeline worker that has it
-    meanwhile)."""
-    engine = request.app.state.engine
-    with UnitOfWork(engine, readonly=True) as uow:
-        places = queries.order_places(uow, [order_id])
-    if order_id not in places or not visible(principal, *places[order_id]):
-        raise NotFound(f"order {order_id} does not exist", code="unknown_order")
-    with UnitOfWork(engine, actor=principal.actor) as uow:
-        result = action(uow)
-        audit(
-            uow, request, action=audited, target_type="order", target=str(order_id), details=details
-        )
+    transaction (as the API does), then re-check the order in another (left to a pipeline
+    worker that has it meanwhile)."""
+    result = act(request, principal, order_id, action, audited, details)
     try:
-        with UnitOfWork(engine, actor=principal.actor) as uow:
+        with UnitOfWork(request.app.state.engine, actor=principal.actor) as uow:
             service.review_if_ready(uow, order_id)
     except LvyueError:
         pass  # reviewed by a pipeline worker meanwhile: the row shows what it decided
@@ -594,38 +585,37 @@ async def reject(request: Request, order_id: PathId, principal: Reviewer) -> HTM
     """Reject at review: the order is cancelled with the reason (needs ``orders.cancel``
     too)."""
     principal.require("orders.cancel")
-    form = await _form(request)
-    current = _reason(form.get("current"))
-    reason = form.get("reason", "")[:300]
-    if not reason:
-        return _invalid(request, principal, order_id, current, "reject", {"reason": REQUIRED})
-    _fix(
-        request,
-        principal,
-        order_id,
-        lambda uow: service.reject_order(uow, order_id, reason=reason),
-        "order.reject",
-        {"reason": reason},
-    )
-    return _answer(request, principal, order_id, "reject", current)
+    return await _with_reason(request, principal, order_id, "reject", service.reject_order)
 
 
 @router.post("/held/{order_id}/cancel", response_class=HTMLResponse)
 async def cancel(request: Request, order_id: PathId, principal: Canceller) -> HTMLResponse:
+    return await _with_reason(request, principal, order_id, "cancel", service.cancel_order)
+
+
+async def _with_reason(
+    request: Request,
+    principal: Principal,
+    order_id: int,
+    done: str,
+    act: Callable[..., Any],
+) -> HTMLResponse:
+    """Reject or cancel (``done``) with the reason the form gives (required), audited as
+    ``order.<done>``."""
     form = await _form(request)
     current = _reason(form.get("current"))
     reason = form.get("reason", "")[:300]
     if not reason:
-        return _invalid(request, principal, order_id, current, "cancel", {"reason": REQUIRED})
+        return _invalid(request, principal, order_id, current, done, {"reason": REQUIRED})
     _fix(
         request,
         principal,
         order_id,
-        lambda uow: service.cancel_order(uow, order_id, reason=reason),
-        "order.cancel",
+        lambda uow: act(uow, order_id, reason=reason),
+        f"order.{done}",
         {"reason": reason},
     )
-    return _answer(request, principal, order_id, "cancel", current)
+    return _answer(request, principal, order_id, done, current)
 
 
 @router.post("/held/{order_id}/review", response_class=HTMLResponse)

@@ -9,35 +9,27 @@ the layout ``settings_layout.html`` with this list as its sub-navigation.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from lvyue.web.i18n import N_
+from lvyue.web.pages import NavItem
 
 # The permission of the settings area itself (``/settings`` and the main navigation entry).
 SETTINGS_PERMISSION = "settings.write"
 
-
-@dataclass(frozen=True)
-class SettingsSection:
-    key: str
-    href: str
-    label: str
-    permission: str
-
-
-SETTINGS_SECTIONS: tuple[SettingsSection, ...] = (
-    SettingsSection("shops", "/settings/shops", N_("Shops"), "shops.write"),
-    SettingsSection("warehouses", "/settings/warehouses", N_("Warehouses"), "warehouses.write"),
-    SettingsSection("carriers", "/settings/carriers", N_("Carriers and rates"), "logistics.write"),
-    SettingsSection("users", "/settings/users", N_("Users and roles"), "users.admin"),
-    SettingsSection("api-keys", "/settings/api-keys", N_("API keys"), "users.admin"),
-    SettingsSection("webhooks", "/settings/webhooks", N_("Webhooks"), "settings.write"),
+# Each section is an entry of the settings area's own navigation.
+SETTINGS_SECTIONS: tuple[NavItem, ...] = (
+    NavItem("shops", "/settings/shops", N_("Shops"), "shops.write"),
+    NavItem("warehouses", "/settings/warehouses", N_("Warehouses"), "warehouses.write"),
+    NavItem("carriers", "/settings/carriers", N_("Carriers and rates"), "logistics.write"),
+    NavItem("users", "/settings/users", N_("Users and roles"), "users.admin"),
+    NavItem("api-keys", "/settings/api-keys", N_("API keys"), "users.admin"),
+    NavItem("webhooks", "/settings/webhooks", N_("Webhooks"), "settings.write"),
 )
 SECTIONS_BY_KEY = {s.key: s for s in SETTINGS_SECTIONS}
 
 
-def visible_sections(can: Callable[[str], bool]) -> list[SettingsSection]:
+def visible_sections(can: Callable[[str], bool]) -> list[NavItem]:
     return [s for s in SETTINGS_SECTIONS if can(s.permission)]
 
 

@@ -9,14 +9,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 
-from lvyue.accounts.api import client_address, page_require
+from lvyue.accounts.api import page_require
 from lvyue.accounts.roles import Principal
-from lvyue.accounts.settings_web import form_fields, one, refused, render_settings
+from lvyue.accounts.settings_web import Partial, form_fields, one, render_settings, where
 from lvyue.core.errors import ValidationError
 from lvyue.core.http import PathId
 from lvyue.core.uow import UnitOfWork
 from lvyue.web.i18n import N_
-from lvyue.web.pages import toast
 from lvyue.webhooks import queries, service
 from lvyue.webhooks.notices import EVENT_TYPES
 
@@ -36,6 +35,7 @@ WEBHOOK_FIELDS: dict[str, str] = {
     "events": N_("Events"),
     "description": N_("Description"),
 }
+WEBHOOKS = Partial("webhooks", "settings/_webhooks.html", WEBHOOK_FIELDS)
 
 
 def _context(request: Request, new: service.NewSubscription | None = None) -> dict[str, Any]:
@@ -51,9 +51,7 @@ def _context(request: Request, new: service.NewSubscription | None = None) -> di
 
 @router.get("/settings/webhooks", response_class=HTMLResponse)
 def webhooks_page(request: Request, principal: WebhookAdmin) -> HTMLResponse:
-    return render_settings(
-        request, principal, "webhooks", "settings/_webhooks.html", _context(request)
-    )
+    return WEBHOOKS.render(request, principal, _context(request))
 
 
 @router.post("/settings/webhooks", response_class=HTMLResponse)
@@ -62,35 +60,15 @@ async def add_webhook(request: Request, principal: WebhookAdmin) -> HTMLResponse
     url, description = one(form, "url", limit=600), one(form, "description", limit=300)
     events = form.get("events", [])
     values = {"url": url, "description": description, "events": events}
-    ip, agent = client_address(request)
     try:
         with UnitOfWork(request.app.state.engine, actor=principal.actor) as uow:
             new = service.add_subscription(
-                uow,
-                url=url,
-                events=events,
-                description=description,
-                ip=ip,
-                user_agent=agent,
+                uow, url=url, events=events, description=description, **where(request)
             )
     except ValidationError as exc:
-        return refused(
-            request,
-            principal,
-            "webhooks",
-            "settings/_webhooks.html",
-            _context(request),
-            exc,
-            WEBHOOK_FIELDS,
-            values=values,
-        )
-    return render_settings(
-        request,
-        principal,
-        "webhooks",
-        "settings/_webhooks.html",
-        _context(request, new),
-        headers=toast(request, N_("Webhook %(id)s added."), id=new.id),
+        return WEBHOOKS.refused(request, principal, _context(request), exc, values=values)
+    return WEBHOOKS.render(
+        request, principal, _context(request, new), N_("Webhook %(id)s added."), id=new.id
     )
 
 
@@ -98,16 +76,10 @@ async def add_webhook(request: Request, principal: WebhookAdmin) -> HTMLResponse
 def disable_webhook(
     request: Request, subscription_id: PathId, principal: WebhookAdmin
 ) -> HTMLResponse:
-    ip, agent = client_address(request)
     with UnitOfWork(request.app.state.engine, actor=principal.actor) as uow:
-        service.disable_subscription(uow, subscription_id, ip=ip, user_agent=agent)
-    return render_settings(
-        request,
-        principal,
-        "webhooks",
-        "settings/_webhooks.html",
-        _context(request),
-        headers=toast(request, N_("Webhook %(id)s disabled."), id=subscription_id),
+        service.disable_subscription(uow, subscription_id, **where(request))
+    return WEBHOOKS.render(
+        request, principal, _context(request), N_("Webhook %(id)s disabled."), id=subscription_id
     )
 
 

@@ -11,7 +11,7 @@ allocated for a re-allocation), so the live pages and webhook subscribers see it
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -100,6 +100,19 @@ def _load(uow: UnitOfWork, order_ids: Sequence[int]) -> _Batch:
     return _Batch(rows, facts, ctx, holds, warehouses)
 
 
+def _existing(
+    b: _Batch, order_ids: Sequence[int], report: AssignReport
+) -> Iterator[tuple[int, Any]]:
+    """``(id, row)`` of each of ``order_ids`` that exists, in their order; the others are
+    refused in ``report``."""
+    for oid in order_ids:
+        o = b.rows.get(oid)
+        if o is None:
+            report.refused[oid] = f"order {oid} does not exist"
+        else:
+            yield oid, o
+
+
 def _target_warehouse(uow: UnitOfWork, code: str, scope: Collection[str]) -> Any:
     row = uow.conn.execute(sa.select(WAREHOUSE).where(WAREHOUSE.c.code == code)).first()
     if row is None:
@@ -170,11 +183,7 @@ def assign_warehouse(
     report = AssignReport()
     b = _load(uow, order_ids)
     ts = now()
-    for oid in order_ids:
-        o = b.rows.get(oid)
-        if o is None:
-            report.refused[oid] = f"order {oid} does not exist"
-            continue
+    for oid, o in _existing(b, order_ids, report):
         problem = _why_not(b, o, scope, PLACEABLE)
         if problem is None and S(o.status) is S.ALLOCATED and o.warehouse_id == target.id:
             problem = f"order {oid} already ships from {target.code}"
@@ -254,11 +263,7 @@ def assign_carrier(
     report = AssignReport()
     b = _load(uow, order_ids)
     ts = now()
-    for oid in order_ids:
-        o = b.rows.get(oid)
-        if o is None:
-            report.refused[oid] = f"order {oid} does not exist"
-            continue
+    for oid, o in _existing(b, order_ids, report):
         problem = _why_not(b, o, scope, WITH_WAREHOUSE)
         if problem is None and o.warehouse_id is None:
             problem = f"order {oid} has no warehouse yet: assign one first"
