@@ -108,6 +108,8 @@ def test_cancel_releases_stock_and_every_change_is_in_history(uow):
         ("approved", "allocated"),
         ("allocated", "cancelled"),
     ]
+    # Staff read the reasons in the timeline: the first one too is in Chinese.
+    assert order["history"][0]["reason"] == "导入"
     last = order["history"][-1]
     assert (last["actor"], last["reason"]) == ("op-li", "买家电话要求取消")
     assert all(h["at"].tzinfo is not None and h["actor"] and h["reason"] for h in order["history"])

@@ -259,7 +259,7 @@ def import_canonical(
         _transition(
             uow,
             [
-                Change(oid, None, initial_status(o.status), "imported")
+                Change(oid, None, initial_status(o.status), "导入")
                 for oid, (o, _) in zip(ids, new, strict=True)
             ],
             ts,
