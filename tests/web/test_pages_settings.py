@@ -90,7 +90,10 @@ def test_operations_without_users_admin_gets_403_on_users_and_keys(client, world
     page = client.get("/settings/shops")
     assert page.status_code == 200
     assert re.findall(r'data-section="([a-z-]+)"', page.text) == ["shops", "carriers"]
-    assert client.get("/settings").status_code == 403  # settings.write
+    # ... so the main navigation offers Settings, which opens on their first section.
+    assert 'href="/settings" data-nav="settings"' in page.text
+    r = client.get("/settings")
+    assert r.status_code == 303 and r.headers["location"] == "/settings/shops"
 
 
 def test_changes_need_the_csrf_token(client, world):

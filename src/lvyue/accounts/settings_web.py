@@ -22,7 +22,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from lvyue.accounts import queries, service
-from lvyue.accounts.api import client_address, page_require
+from lvyue.accounts.api import PageUser, client_address, page_require
 from lvyue.accounts.roles import PERMISSIONS, ROLES, Principal, Role
 from lvyue.accounts.web import ROLE_NAMES, render_page
 from lvyue.core.errors import NotFound, ValidationError
@@ -31,7 +31,7 @@ from lvyue.web.i18n import N_, translate
 from lvyue.web.pages import is_htmx, language_of, toast
 from lvyue.web.settings import (
     SECTIONS_BY_KEY,
-    SETTINGS_PERMISSION,
+    SETTINGS_PERMISSIONS,
     settings_navigation,
     visible_sections,
 )
@@ -191,12 +191,13 @@ def where(request: Request) -> Where:
 
 # --------------------------------------------------------------------------- the index
 
-Settings = Annotated[Principal, Depends(page_require(SETTINGS_PERMISSION))]
-
 
 @router.get("/settings")
-def settings_index(request: Request, principal: Settings) -> Response:
-    """The first section the visitor may see."""
+def settings_index(request: Request, principal: PageUser) -> Response:
+    """The first section the visitor may see; 403 without any of the settings area's
+    permissions."""
+    if not any(principal.can(p) for p in SETTINGS_PERMISSIONS):
+        principal.require(SETTINGS_PERMISSIONS[0])
     sections = visible_sections(principal.can)
     return RedirectResponse(sections[0].href, status_code=303)
 

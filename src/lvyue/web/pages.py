@@ -33,13 +33,23 @@ STATIC_DIR = Path(__file__).parent / "static"
 
 @dataclass(frozen=True)
 class NavItem:
-    """One entry of the main navigation: shown to whoever holds ``permission``; a link once
-    a page answers at ``href``, a greyed "coming soon" entry before."""
+    """One entry of the main navigation: shown to whoever holds ``permission`` (or, for a
+    tuple, any one of them); a link once a page answers at ``href``, a greyed "coming soon"
+    entry before."""
 
     key: str
     href: str
     label: str
-    permission: str
+    permission: str | tuple[str, ...]
+
+    def shown_to(self, can: Callable[[str], bool]) -> bool:
+        wanted = (self.permission,) if isinstance(self.permission, str) else self.permission
+        return any(can(p) for p in wanted)
+
+
+# Settings is where operations set up shops and carriers and admins everything else; a
+# warehouse user's own warehouse page is reached from the stock pages, not from here.
+SETTINGS_AREA = ("settings.write", "shops.write", "logistics.write")
 
 
 # The capabilities in the order operators use them.
@@ -49,7 +59,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem("held", "/held", N_("Held orders"), "orders.read"),
     NavItem("rules", "/rules", N_("Review rules"), "rules.write"),
     NavItem("stock", "/stock", N_("Stock"), "stock.read"),
-    NavItem("settings", "/settings", N_("Settings"), "settings.write"),
+    NavItem("settings", "/settings", N_("Settings"), SETTINGS_AREA),
     NavItem("users", "/settings/users", N_("Users and roles"), "users.admin"),
 )
 
@@ -116,7 +126,7 @@ def page_paths(routers: Iterable[Any]) -> frozenset[str]:
 def navigation(request: Request, can: Callable[[str], bool]) -> list[dict[str, Any]]:
     ready: frozenset[str] = getattr(request.app.state, "page_paths", frozenset())
     here = request.url.path
-    shown = [item for item in NAV if can(item.permission)]
+    shown = [item for item in NAV if item.shown_to(can)]
     # The entry whose path holds this page most closely is the active one (/settings/users is
     # "users", not "settings").
     matches = [i.href for i in shown if here == i.href or here.startswith(i.href + "/")]

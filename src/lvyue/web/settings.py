@@ -12,10 +12,10 @@ from collections.abc import Callable
 from typing import Any
 
 from lvyue.web.i18n import N_
-from lvyue.web.pages import NavItem
+from lvyue.web.pages import SETTINGS_AREA, NavItem
 
-# The permission of the settings area itself (``/settings`` and the main navigation entry).
-SETTINGS_PERMISSION = "settings.write"
+# The settings area itself (``/settings`` and the main navigation entry): any of these.
+SETTINGS_PERMISSIONS = SETTINGS_AREA
 
 # Each section is an entry of the settings area's own navigation.
 SETTINGS_SECTIONS: tuple[NavItem, ...] = (
@@ -30,7 +30,7 @@ SECTIONS_BY_KEY = {s.key: s for s in SETTINGS_SECTIONS}
 
 
 def visible_sections(can: Callable[[str], bool]) -> list[NavItem]:
-    return [s for s in SETTINGS_SECTIONS if can(s.permission)]
+    return [s for s in SETTINGS_SECTIONS if s.shown_to(can)]
 
 
 def settings_navigation(can: Callable[[str], bool], current: str) -> list[dict[str, Any]]:
