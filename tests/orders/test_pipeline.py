@@ -213,3 +213,37 @@ def test_an_order_the_channel_reports_unpaid_again_is_held_unpaid(uow):
     import_dicts(uow, [canonical("U1", [("A", 1)], status="unpaid")])
     assert process_all(uow).examined == 0  # unpaid orders wait outside review
     assert orders_by_ext(uow)["U1"]["status"] == "pending_payment"
+
+
+def test_the_next_batch_walks_the_review_queue_index_on_sqlite(uow, engine):
+    """With a million orders' statistics SQLite's planner preferred the (status, ordered_at)
+    index and sorted every waiting order on each batch; the queue's partial index is pinned."""
+    import sqlalchemy as sa
+
+    setup_world(uow, skus={"A": {"HZ": 5}})
+    import_dicts(uow, [canonical(f"Q{i}", [("A", 1)]) for i in range(3)])
+    plans: list[tuple[str, tuple]] = []
+
+    def explain(conn, cursor, statement, parameters, context, executemany):
+        if "INDEXED BY" in statement or ("'pending_review', 'held'" in statement):
+            plans.append((statement, tuple(parameters)))
+
+    sa.event.listen(engine, "before_cursor_execute", explain)
+    try:
+        with uow() as u:
+            report = service.process_orders(u, limit=500)
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", explain)
+    assert report.examined == 3
+    queue = [(s, p) for s, p in plans if "LIMIT" in s]
+    assert queue, "the candidate query did not run"
+    sql, params = queue[0]
+    pinned = "INDEXED BY ix_orders_order_review_queue" in sql
+    assert pinned == (engine.dialect.name == "sqlite")
+    if engine.dialect.name == "sqlite":
+        with engine.connect() as conn:
+            detail = " ".join(
+                str(r[-1]) for r in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sql, params)
+            )
+        assert "USING INDEX ix_orders_order_review_queue" in detail
+        assert "TEMP B-TREE" not in detail

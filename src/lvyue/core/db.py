@@ -19,6 +19,7 @@ from typing import Any
 import orjson
 import sqlalchemy as sa
 from sqlalchemy import event
+from sqlalchemy.dialects.sqlite.base import SQLiteCompiler
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import DeclarativeBase
 
@@ -140,6 +141,15 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
     cur.close()
 
 
+class _SQLiteCompiler(SQLiteCompiler):
+    """Renders ``select.with_hint(table, "INDEXED BY ix", "sqlite")``: on a large table whose
+    statistics favour a wide index, SQLite would otherwise read and sort a whole range where a
+    partial index walks straight to the next rows (the review queue at a million orders)."""
+
+    def get_from_hint_text(self, table: Any, text: str | None) -> str | None:
+        return text
+
+
 def _sqlite_on_begin(conn: Connection) -> None:
     mode = "DEFERRED" if conn.get_execution_options().get("lvyue_readonly") else "IMMEDIATE"
     conn.exec_driver_sql(f"BEGIN {mode}")
@@ -159,6 +169,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         engine = sa.create_engine(url_obj, **kwargs)
         event.listen(engine, "connect", _sqlite_on_connect)
         event.listen(engine, "begin", _sqlite_on_begin)
+        engine.dialect.statement_compiler = _SQLiteCompiler
     else:
         kwargs.setdefault("pool_pre_ping", True)
         engine = sa.create_engine(url_obj, **kwargs)

@@ -68,6 +68,7 @@ class ProcessReport:
 
 
 # What review, rules, allocation and merging read of an order: fewer columns, less decoding.
+REVIEW_QUEUE_INDEX = "ix_orders_order_review_queue"  # partial: orders waiting or held
 REVIEW_COLUMNS = (
     "id",
     "status",
@@ -138,6 +139,9 @@ def _candidates(
         )
         .order_by(ORDER.c.id)
         .limit(limit)
+        # SQLite's planner, given the table's statistics, would take the (status, ordered_at)
+        # index and sort every waiting order on each batch: 1 s a batch at a million orders.
+        .with_hint(ORDER, f"INDEXED BY {REVIEW_QUEUE_INDEX}", dialect_name="sqlite")
     )
     if uow.is_postgres:
         stmt = stmt.with_for_update(of=ORDER, skip_locked=True)
