@@ -137,3 +137,26 @@ def test_assign_carrier_quotes_the_carrier_or_refuses(uow, placed):
         again = service.assign_carrier(u, [a1], "SF-STD")
     assert "already ships with SF-STD" in again.refused[a1]
     levels(uow)
+
+
+def test_orders_that_fit_one_by_one_but_not_together_are_not_oversold(uow):
+    """GZ has 3 A; two orders want 2 each: the first moves, the second is refused."""
+    setup_world(uow, skus={"A": {"HZ": 20, "GZ": 3}})
+    with uow() as u:
+        seed_demo_logistics(u)
+    import_dicts(
+        uow,
+        [
+            canonical("X2", [("A", 2)]),
+            canonical("Y2", [("A", 2)], receiver={**RECEIVER, "phone": "13812340007"}),
+        ],
+    )
+    process_all(uow)
+    with uow(readonly=True) as u:
+        ids = {o["external_id"]: o["id"] for o in queries.list_orders(u)}
+    with uow(actor="ops") as u:
+        report = service.assign_warehouse(u, [ids["X2"], ids["Y2"]], "GZ")
+    assert report.done == [ids["X2"]]
+    assert "not enough stock in GZ" in report.refused[ids["Y2"]]
+    assert levels(uow)[("A", "GZ")] == (3, 2)
+    assert order(uow, ids["Y2"])["warehouse"] == "HZ"

@@ -183,15 +183,18 @@ def assign_warehouse(
     report = AssignReport()
     b = _load(uow, order_ids)
     ts = now()
+    demands = {oid: expand_demand(f.lines, b.ctx.bundles) for oid, f in b.facts.items()}
+    # Every level the call may touch, locked once and in id order (as the pipeline does), so
+    # an assignment and a pipeline batch cannot deadlock; deducted below as orders are taken.
+    available = inventory.lock_available(uow, {s for d in demands.values() for s in d})
     for oid, o in _existing(b, order_ids, report):
         problem = _why_not(b, o, scope, PLACEABLE)
         if problem is None and S(o.status) is S.ALLOCATED and o.warehouse_id == target.id:
             problem = f"order {oid} already ships from {target.code}"
-        demand = expand_demand(b.facts[oid].lines, b.ctx.bundles)
+        demand = demands[oid]
         if problem is None and not demand:
             problem = f"order {oid} has nothing to ship"
         if problem is None:
-            available = inventory.lock_available(uow, demand)
             short = {
                 sku: (qty, available.get((sku, target.id), 0))
                 for sku, qty in sorted(demand.items())
@@ -214,6 +217,8 @@ def assign_warehouse(
         old = b.warehouses.get(o.warehouse_id) if o.warehouse_id else None
         reason = f"人工指定仓库: {old} → {target.code}" if old else f"人工指定仓库: {target.code}"
         _release(uow, [oid], reason, ts)
+        for sku, qty in demand.items():
+            available[(sku, target.id)] -= qty
         if not inventory.reserve(
             uow, [inventory.Reservation(DOC, oid, target.id, demand)], reason=reason
         )[0]:  # cannot happen under the lock just taken; refuse the whole call if it does
