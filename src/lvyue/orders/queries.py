@@ -33,10 +33,13 @@ CUSTOMER = table_of(Customer)
 IDENTITY = table_of(CustomerIdentity)
 
 
-def _summaries(uow: UnitOfWork, rows: list[Any]) -> list[dict[str, Any]]:
-    ids = [r.id for r in rows]
+def _holds_and_lines(
+    uow: UnitOfWork, ids: list[int]
+) -> tuple[dict[int, list[str]], dict[int, list[Any]]]:
+    """Hold codes (by code) and lines (in line order) of the orders ``ids``, by order id: two
+    queries per 900 ids, whatever the page size."""
     holds: dict[int, list[str]] = defaultdict(list)
-    lines: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    lines: dict[int, list[Any]] = defaultdict(list)
     for i in range(0, len(ids), 900):
         chunk = ids[i : i + 900]
         for h in uow.conn.execute(
@@ -50,9 +53,12 @@ def _summaries(uow: UnitOfWork, rows: list[Any]) -> list[dict[str, Any]]:
             .where(LINE.c.order_id.in_(chunk))
             .order_by(LINE.c.order_id, LINE.c.line_no)
         ):
-            lines[ln.order_id].append(
-                {"sku": ln.sku_code, "quantity": ln.quantity, "reserved": ln.reserved}
-            )
+            lines[ln.order_id].append(ln)
+    return holds, lines
+
+
+def _summaries(uow: UnitOfWork, rows: list[Any]) -> list[dict[str, Any]]:
+    holds, lines = _holds_and_lines(uow, [r.id for r in rows])
     return [
         {
             "id": r.id,
@@ -61,7 +67,10 @@ def _summaries(uow: UnitOfWork, rows: list[Any]) -> list[dict[str, Any]]:
             "status": r.status,
             "hold_reasons": holds.get(r.id, []),
             "warehouse": r.warehouse,
-            "lines": lines.get(r.id, []),
+            "lines": [
+                {"sku": ln.sku_code, "quantity": ln.quantity, "reserved": ln.reserved}
+                for ln in lines.get(r.id, [])
+            ],
         }
         for r in rows
     ]
@@ -377,22 +386,14 @@ def workbench_page(
     rows = rows[:limit]
     if backwards:
         rows.reverse()
-    holds: dict[int, list[str]] = defaultdict(list)
-    lines: dict[int, list[dict[str, Any]]] = defaultdict(list)
-    ids = [r.id for r in rows]
-    if ids:
-        for h in uow.conn.execute(
-            sa.select(HOLD.c.order_id, HOLD.c.code).where(HOLD.c.order_id.in_(ids))
-        ):
-            holds[h.order_id].append(h.code)
-        for ln in uow.conn.execute(
-            sa.select(LINE.c.order_id, LINE.c.sku_code, LINE.c.quantity)
-            .where(LINE.c.order_id.in_(ids))
-            .order_by(LINE.c.order_id, LINE.c.line_no)
-        ):
-            lines[ln.order_id].append({"sku": ln.sku_code, "quantity": ln.quantity})
+    holds, lines = _holds_and_lines(uow, [r.id for r in rows])
     items = [
-        {**r._mapping, "hold_reasons": sorted(holds[r.id]), "lines": lines[r.id]} for r in rows
+        {
+            **r._mapping,
+            "hold_reasons": sorted(holds[r.id]),
+            "lines": [{"sku": ln.sku_code, "quantity": ln.quantity} for ln in lines[r.id]],
+        }
+        for r in rows
     ]
     first, last = (rows[0], rows[-1]) if rows else (None, None)
     has_next = (more if not backwards else True) and last is not None
@@ -472,23 +473,14 @@ def export_batches(
             rows = list(uow.conn.execute(stmt))
             if not rows:
                 return
-            ids = [r.id for r in rows]
-            holds: dict[int, list[str]] = defaultdict(list)
-            lines: dict[int, list[str]] = defaultdict(list)
-            for i in range(0, len(ids), 900):
-                chunk = ids[i : i + 900]
-                for h in uow.conn.execute(
-                    sa.select(HOLD.c.order_id, HOLD.c.code).where(HOLD.c.order_id.in_(chunk))
-                ):
-                    holds[h.order_id].append(h.code)
-                for ln in uow.conn.execute(
-                    sa.select(LINE.c.order_id, LINE.c.sku_code, LINE.c.quantity)
-                    .where(LINE.c.order_id.in_(chunk))
-                    .order_by(LINE.c.order_id, LINE.c.line_no)
-                ):
-                    lines[ln.order_id].append(f"{ln.sku_code}*{ln.quantity}")
+            holds, lines = _holds_and_lines(uow, [r.id for r in rows])
         yield [
-            {**r._mapping, "hold_reasons": sorted(holds[r.id]), "lines": lines[r.id]} for r in rows
+            {
+                **r._mapping,
+                "hold_reasons": sorted(holds[r.id]),
+                "lines": [f"{ln.sku_code}*{ln.quantity}" for ln in lines[r.id]],
+            }
+            for r in rows
         ]
         after = rows[-1].id
         if len(rows) < batch:
