@@ -19,11 +19,22 @@ class OrderShipped(Event):
 
 
 @dataclass(frozen=True)
+class OrderRef:
+    """Who an order is, as notices name it: set by the bulk paths (import, pipeline), which
+    have it in hand, so that handlers need not read every changed order back."""
+
+    shop_id: int
+    external_id: str
+    warehouse_id: int | None
+
+
+@dataclass(frozen=True)
 class StatusChange:
     order_id: int
     old: str | None  # None: the order was just created
     new: str
     reason: str
+    ref: OrderRef | None = None  # None: handlers look the order up
 
 
 @dataclass(frozen=True)

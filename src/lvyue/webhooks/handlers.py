@@ -15,7 +15,7 @@ from lvyue.core.events import subscribe
 from lvyue.core.uow import UnitOfWork
 from lvyue.inventory.events import StockLow
 from lvyue.inventory.models import Warehouse
-from lvyue.orders.events import OrderShipped, OrderStatusChanged
+from lvyue.orders.events import OrderShipped, OrderStatusChanged, StatusChange
 from lvyue.orders.lifecycle import OrderStatus
 from lvyue.orders.models import Order, OrderHold, Shop
 from lvyue.webhooks import service
@@ -93,8 +93,27 @@ def _order_notice(type_: str, ref: dict[str, Any], at: Any, **data: Any) -> Noti
     )
 
 
+def _refs(uow: UnitOfWork, changes: Sequence[StatusChange]) -> dict[int, dict[str, Any]]:
+    """Order references for notices: from the event where the publisher carried them (the
+    bulk paths: no read of the batch's orders), else read."""
+    carried = {c.order_id: c.ref for c in changes if c.ref is not None}
+    found = _orders(uow, sorted({c.order_id for c in changes} - set(carried)))
+    if carried:
+        refs = carried.values()
+        shops = _codes(uow, SHOP, {r.shop_id for r in refs})
+        whs = _codes(uow, WAREHOUSE, {r.warehouse_id for r in refs if r.warehouse_id is not None})
+        for oid, r in carried.items():
+            found[oid] = {
+                "order_id": oid,
+                "external_id": r.external_id,
+                "shop": shops[r.shop_id],
+                "warehouse": whs[r.warehouse_id] if r.warehouse_id is not None else None,
+            }
+    return found
+
+
 def on_status_changed(uow: UnitOfWork, event: OrderStatusChanged) -> None:
-    refs = _orders(uow, sorted({c.order_id for c in event.changes}))
+    refs = _refs(uow, event.changes)
     held = sorted({c.order_id for c in event.changes if c.new == OrderStatus.HELD})
     holds = _holds(uow, held) if held else {}
     notices = []

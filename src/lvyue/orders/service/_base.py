@@ -19,7 +19,7 @@ from lvyue.core.errors import NotFound, ValidationError
 from lvyue.core.uow import UnitOfWork
 from lvyue.inventory import service as inventory
 from lvyue.inventory.models import Warehouse
-from lvyue.orders.events import OrderStatusChanged, StatusChange
+from lvyue.orders.events import OrderRef, OrderStatusChanged, StatusChange
 from lvyue.orders.lifecycle import ORDER_LIFECYCLE, OrderStatus
 from lvyue.orders.models import Order, OrderHistory, OrderHold, OrderLine, Shop, SkuMapping
 
@@ -110,10 +110,17 @@ class Change:
         return [(self.old, mid, why), (mid, self.new, self.reason)]
 
 
-def _transition(uow: UnitOfWork, changes: Sequence[Change], ts: datetime, **values: Any) -> None:
+def _transition(
+    uow: UnitOfWork,
+    changes: Sequence[Change],
+    ts: datetime,
+    refs: dict[int, OrderRef] | None = None,
+    **values: Any,
+) -> None:
     """Apply status changes in bulk: check each against the lifecycle, update conditionally on
     the old status (a concurrent change makes the batch fail rather than be overwritten),
-    write one history row each and publish one ``OrderStatusChanged`` for the batch."""
+    write one history row each and publish one ``OrderStatusChanged`` for the batch (with the
+    orders' ``refs`` where the caller has them)."""
     if not changes:
         return
     for c in changes:
@@ -131,7 +138,7 @@ def _transition(uow: UnitOfWork, changes: Sequence[Change], ts: datetime, **valu
         _update_orders(uow, _status_update(extra), rows)
     hops = [(c.order_id, old, new, why) for c in changes for old, new, why in c.hops()]
     _history(uow, hops, ts)
-    _announce(uow, [(c.order_id, c.old, c.new, c.reason) for c in changes], ts)
+    _announce(uow, [(c.order_id, c.old, c.new, c.reason) for c in changes], ts, refs)
 
 
 @cache
@@ -183,13 +190,15 @@ def _announce(
     uow: UnitOfWork,
     changes: Sequence[tuple[int, OrderStatus | None, OrderStatus, str]],
     ts: datetime,
+    refs: dict[int, OrderRef] | None = None,
 ) -> None:
     """One ``OrderStatusChanged`` for a batch of changes (first status to last)."""
     if changes:
+        known = refs or {}
         uow.publish(
             OrderStatusChanged(
                 tuple(
-                    StatusChange(oid, old.value if old else None, new.value, reason)
+                    StatusChange(oid, old.value if old else None, new.value, reason, known.get(oid))
                     for oid, old, new, reason in changes
                 ),
                 ts,

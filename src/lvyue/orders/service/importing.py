@@ -19,6 +19,7 @@ from lvyue.core.uow import UnitOfWork
 from lvyue.customers.identity import BuyerFacts
 from lvyue.customers.service import link_customers
 from lvyue.orders.canonical import CanonicalLine, CanonicalOrder
+from lvyue.orders.events import OrderRef
 from lvyue.orders.lifecycle import HOLDS_STOCK, initial_status
 from lvyue.orders.normalise import normalise_receiver
 from lvyue.orders.service._base import (
@@ -263,6 +264,7 @@ def import_canonical(
                 for oid, (o, _) in zip(ids, new, strict=True)
             ],
             ts,
+            {oid: OrderRef(sid, o.external_id, None) for oid, (o, _) in zip(ids, new, strict=True)},
         )
         report.imported += len(new)
 

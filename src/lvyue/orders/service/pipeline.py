@@ -22,6 +22,7 @@ from lvyue.inventory import queries as stock_queries
 from lvyue.inventory import service as inventory
 from lvyue.logistics.selection import Quote
 from lvyue.orders.context import load_review_context, merge_groups
+from lvyue.orders.events import OrderRef
 from lvyue.orders.holds import AUTO_RECHECK
 from lvyue.orders.lifecycle import ORDER_LIFECYCLE
 from lvyue.orders.review import LineFacts, OrderFacts, expand_demand, review
@@ -73,6 +74,8 @@ REVIEW_COLUMNS = (
     "id",
     "status",
     "shop_id",
+    "external_id",
+    "warehouse_id",
     "customer_id",
     "order_type",
     "channel_status",
@@ -469,6 +472,10 @@ def _write_outcomes(
     _update_orders(uow, _OUTCOME, placed)
     _update_orders(uow, _HELD_OUTCOME, others)
     _history(uow, hops, ts)
+    refs = {
+        o.id: OrderRef(o.shop_id, o.external_id, allocated.get(o.id, o.warehouse_id))
+        for o in orders
+    }
     done = sorted(allocated)
     for i in range(0, len(done), IN_CHUNK):
         uow.conn.execute(
@@ -481,7 +488,7 @@ def _write_outcomes(
             .values(reserved=LINE.c.quantity)
         )
     _set_holds(uow, {oid: ({} if oid in allocated else h) for oid, h in holds.items()}, ts)
-    _announce(uow, changes, ts)  # after the holds: order.held notices carry them
+    _announce(uow, changes, ts, refs)  # after the holds: order.held notices carry them
 
 
 def _place(
