@@ -104,13 +104,37 @@ def _instrument() -> list[str]:
 # --------------------------------------------------------------------------- the real pipeline
 
 
+class Progress:
+    """A line on stderr at every tenth of a long stage (a million orders takes most of an
+    hour): how far, and the rate so far. Silent below 100,000 orders."""
+
+    def __init__(self, stage: str, total: int) -> None:
+        self.stage, self.total, self.start = stage, total, time.perf_counter()
+        self.step = total // 10 if total >= 100_000 else 0
+        self.next = self.step
+
+    def update(self, done: int) -> None:
+        if not self.step or done < self.next:
+            return
+        while self.next <= done:
+            self.next += self.step
+        rate = done / max(time.perf_counter() - self.start, 1e-9)
+        print(
+            f"  {self.stage}: {done:,} of {self.total:,} ({done * 100 // self.total}%), "
+            f"{rate:,.0f} orders/s so far",
+            file=sys.stderr,
+            flush=True,
+        )
+
+
 def run_import(url: str, n: int, seed: int) -> int:
     cat = workload.catalogue()
     shops = workload.shop_ids(url)
     parse = {k: _timed("parse", p) for k, p in workload.parsers().items()}
     engine = engine_for(url)
     stream = workload.generate(n, cat, seed=seed)
-    new = 0
+    new = seen = 0
+    progress = Progress("import", n)
     while True:
         t0 = time.perf_counter()
         batch = [g for _, g in zip(range(BATCH), stream, strict=False)]
@@ -127,13 +151,16 @@ def run_import(url: str, n: int, seed: int) -> int:
         t3 = time.perf_counter()
         TIMES["import_commit"] += t3 - t2
         TIMES["import_total"] += t3 - t1
+        seen += len(batch)
+        progress.update(seen)
     return new
 
 
-def run_process(url: str) -> orders_service.ProcessReport:
-    """What ``orders.cli.run_pipeline`` does, without the progress bar."""
+def run_process(url: str, n: int) -> orders_service.ProcessReport:
+    """What ``orders.cli.run_pipeline`` does, with a line of progress per tenth."""
     engine = engine_for(url)
     total = orders_service.ProcessReport()
+    progress = Progress("process", n)
     t_start = time.perf_counter()
     for _ in range(3):
         after, requeued = 0, 0
@@ -150,6 +177,7 @@ def run_process(url: str) -> orders_service.ProcessReport:
             after = batch.last_id
             requeued += batch.requeued
             total.add(batch)
+            progress.update(total.examined)
         if not requeued:
             break
     TIMES["process_total"] += time.perf_counter() - t_start
@@ -403,7 +431,7 @@ def main(argv: list[str] | None = None) -> int:
         if prof:
             prof.enable()
         new = run_import(db.url, args.orders, args.seed)
-        report = run_process(db.url)
+        report = run_process(db.url, args.orders)
         if prof:
             prof.disable()
             prof.dump_stats(args.profile)
