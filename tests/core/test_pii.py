@@ -3,11 +3,13 @@ rotation (ADR 0005)."""
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Callable, Iterator
 
 import pytest
 import sqlalchemy as sa
+from cryptography.fernet import Fernet
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -80,10 +82,14 @@ def test_damaged_plain_and_foreign_values_are_refused(use_keys):
 def test_keys_are_derived_per_purpose():
     ring = PiiKeyring(KEY_A, ())
     # The AES key is not the Fernet key of the same secret, nor the index key.
-    fernet_key = crypto._fernet(KEY_A)._encryption_key  # type: ignore[attr-defined]
+    fernet_key = crypto._fernet_key(KEY_A)
     aes_key = crypto._derive(KEY_A, "lvyue/pii/aes-256-gcm/v1")
     assert aes_key != crypto._derive(KEY_A, "lvyue/pii/blind-index/v1")
-    assert fernet_key not in aes_key
+    assert aes_key != fernet_key
+    assert fernet_key[:16] not in aes_key and fernet_key[16:] not in aes_key
+    # ... and _fernet_key is the key Fernet really uses: a token made with it decrypts.
+    token = crypto._fernet(KEY_A).encrypt(b"x")
+    assert Fernet(base64.urlsafe_b64encode(fernet_key)).decrypt(token) == b"x"
     assert ring.index("13812345678") != PiiKeyring(KEY_B, ()).index("13812345678")
 
 

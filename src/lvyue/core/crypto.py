@@ -34,8 +34,13 @@ from lvyue.core.errors import LvyueError
 # --------------------------------------------------------------------------- Fernet secrets
 
 
+def _fernet_key(secret: str) -> bytes:
+    """The 32 bytes behind a secret's Fernet key (signing half, then encryption half)."""
+    return hashlib.sha256(secret.encode("utf-8")).digest()
+
+
 def _fernet(secret: str) -> Fernet:
-    return Fernet(base64.urlsafe_b64encode(hashlib.sha256(secret.encode("utf-8")).digest()))
+    return Fernet(base64.urlsafe_b64encode(_fernet_key(secret)))
 
 
 def _secrets() -> tuple[str, tuple[str, ...]]:
