@@ -21,7 +21,7 @@ from lvyue.channels.stockrule import StockRule
 from lvyue.core.bulk import allocate_ids, insert_many
 from lvyue.core.clock import now
 from lvyue.core.crypto import decrypt, encrypt
-from lvyue.core.db import table_of
+from lvyue.core.db import in_clauses, table_of
 from lvyue.core.errors import NotFound, ValidationError
 from lvyue.core.uow import UnitOfWork
 from lvyue.inventory.models import Warehouse
@@ -289,14 +289,13 @@ def store_raw(
 
 def _known_payloads(uow: UnitOfWork, shop_id: int, ext_ids: set[str]) -> set[tuple[str, str]]:
     """(external id, payload hash) of what the shop already stored for these orders."""
-    keys = sorted(ext_ids)
     seen: set[tuple[str, str]] = set()
-    for i in range(0, len(keys), 900):
+    for cond in in_clauses(uow.conn, RAW.c.external_id, sorted(ext_ids)):
         seen.update(
             (r.external_id, r.payload_hash)
             for r in uow.conn.execute(
                 sa.select(RAW.c.external_id, RAW.c.payload_hash).where(
-                    RAW.c.shop_id == shop_id, RAW.c.external_id.in_(keys[i : i + 900])
+                    RAW.c.shop_id == shop_id, cond
                 )
             )
         )
@@ -336,10 +335,8 @@ def import_raw(
             errors.append({"rid": raw_id, "err": f"{type(exc).__name__}: {exc}"[:2000]})
     report = orders.import_canonical(uow, shop_code, sorted(parsed, key=lambda p: p[1].changed_at))
     report.rejected.extend((e["rid"], e["err"]) for e in errors)
-    if parsed:
-        uow.conn.execute(
-            sa.update(RAW).where(RAW.c.id.in_([rid for rid, _ in parsed])).values(status="imported")
-        )
+    for cond in in_clauses(uow.conn, RAW.c.id, [rid for rid, _ in parsed]):
+        uow.conn.execute(sa.update(RAW).where(cond).values(status="imported"))
     if errors:
         uow.conn.execute(
             sa.update(RAW)

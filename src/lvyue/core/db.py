@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import time
 import weakref
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from decimal import Decimal
 from functools import cache
@@ -19,6 +20,7 @@ from typing import Any
 import orjson
 import sqlalchemy as sa
 from sqlalchemy import event
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.sqlite.base import SQLiteCompiler
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import DeclarativeBase
@@ -198,6 +200,28 @@ os.register_at_fork(after_in_child=_forget_pools_after_fork)
 
 def is_postgres(engine_or_conn: Engine | Connection) -> bool:
     return engine_or_conn.dialect.name == "postgresql"
+
+
+IN_CHUNK = 900  # values per IN list: stays under SQLite's bound-parameter limit
+
+
+def in_clauses(
+    conn: Connection, column: sa.ColumnElement[Any], values: Iterable[Any]
+) -> list[sa.ColumnElement[bool]]:
+    """``column IN values`` as the conditions to run one statement each; none for no values.
+
+    PostgreSQL gets one ``column = ANY(:array)``: a single parameter, so the statement is the
+    same text in every batch, psycopg caches its conversion and the server prepares it once.
+    An expanded IN of 500 values is a new 500-parameter statement each time (about 3 ms to
+    build, convert and send: a tenth of a pipeline batch). SQLite gets IN lists of at most
+    IN_CHUNK values.
+    """
+    items = list(values)
+    if not items:
+        return []
+    if is_postgres(conn):
+        return [column == sa.any_(sa.literal(items, postgresql.ARRAY(column.type)))]
+    return [column.in_(items[i : i + IN_CHUNK]) for i in range(0, len(items), IN_CHUNK)]
 
 
 # 64-bit ids on PostgreSQL; SQLite's INTEGER PRIMARY KEY is already 64-bit and must stay

@@ -23,7 +23,6 @@ from lvyue.core.models import EventLogEntry
 from lvyue.core.uow import UnitOfWork
 
 LOG = table_of(EventLogEntry)
-IN_CHUNK = 900  # stays under SQLite's bound-parameter limit
 # How long a missing id is waited for. A transaction that inserted log rows commits within its
 # batch; one that takes longer than this may have its events skipped by live readers.
 GAP_GRACE_SECONDS = 60.0

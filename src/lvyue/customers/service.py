@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from lvyue.core.bulk import allocate_ids, execute_many, insert_many
 from lvyue.core.clock import now
 from lvyue.core.crypto import pii_keyring
-from lvyue.core.db import Money, UTCDateTime, table_of
+from lvyue.core.db import Money, UTCDateTime, in_clauses, table_of
 from lvyue.core.uow import UnitOfWork
 from lvyue.customers.identity import BuyerFacts, buyer_key, phone_key
 from lvyue.customers.models import Customer, CustomerIdentity
@@ -62,11 +62,10 @@ def link_customers(uow: UnitOfWork, facts: Sequence[BuyerFacts]) -> list[int | N
             lookup[kind][stored] = (kind, v)
     known: dict[tuple[str, str], int] = {}
     for kind, by_stored in lookup.items():
-        values = list(by_stored)
-        for i in range(0, len(values), 900):
+        for cond in in_clauses(uow.conn, IDENTITY.c.value, by_stored):
             rows = uow.conn.execute(
                 sa.select(IDENTITY.c.value, IDENTITY.c.customer_id).where(
-                    IDENTITY.c.kind == kind, IDENTITY.c.value.in_(values[i : i + 900])
+                    IDENTITY.c.kind == kind, cond
                 )
             )
             for stored, cid in rows:

@@ -21,7 +21,7 @@ from lvyue.catalog.models import Sku
 from lvyue.config import get_settings
 from lvyue.core.bulk import execute_many, insert_many
 from lvyue.core.clock import now
-from lvyue.core.db import table_of
+from lvyue.core.db import in_clauses, table_of
 from lvyue.core.errors import InsufficientStock, NotFound, ValidationError
 from lvyue.core.uow import UnitOfWork
 from lvyue.inventory.events import LowLevel, StockLow
@@ -270,18 +270,18 @@ def read_available(
 ) -> dict[tuple[int, int], int]:
     """Available units per (sku_id, warehouse_id) of active warehouses; unlocked unless
     ``lock`` (on PostgreSQL another transaction may change them before this one commits)."""
-    ids = sorted(set(sku_ids))
-    if not ids:
-        return {}
-    stmt = (
-        sa.select(LEVEL.c.sku_id, LEVEL.c.warehouse_id, LEVEL.c.on_hand - LEVEL.c.reserved)
-        .join(WAREHOUSE, WAREHOUSE.c.id == LEVEL.c.warehouse_id)
-        .where(LEVEL.c.sku_id.in_(ids), WAREHOUSE.c.active.is_(True))
-        .order_by(LEVEL.c.id)
-    )
-    if lock and uow.is_postgres:
-        stmt = stmt.with_for_update(of=LEVEL)
-    return {(r[0], r[1]): int(r[2]) for r in uow.conn.execute(stmt)}
+    found: dict[tuple[int, int], int] = {}
+    for cond in in_clauses(uow.conn, LEVEL.c.sku_id, sorted(set(sku_ids))):
+        stmt = (
+            sa.select(LEVEL.c.sku_id, LEVEL.c.warehouse_id, LEVEL.c.on_hand - LEVEL.c.reserved)
+            .join(WAREHOUSE, WAREHOUSE.c.id == LEVEL.c.warehouse_id)
+            .where(cond, WAREHOUSE.c.active.is_(True))
+            .order_by(LEVEL.c.id)
+        )
+        if lock and uow.is_postgres:  # one statement there: the rows are locked in id order
+            stmt = stmt.with_for_update(of=LEVEL)
+        found.update({(r[0], r[1]): int(r[2]) for r in uow.conn.execute(stmt)})
+    return found
 
 
 def reserve(uow: UnitOfWork, reservations: list[Reservation], *, reason: str = "") -> list[bool]:
@@ -365,10 +365,10 @@ def _alert_low(
     if not falling:
         return
     own: dict[tuple[int, int], int] = {}
-    for chunk in _chunks(sorted({sku for sku, _ in falling}), 900):
+    for cond in in_clauses(uow.conn, LEVEL.c.sku_id, sorted({sku for sku, _ in falling})):
         rows = uow.conn.execute(
             sa.select(LEVEL.c.sku_id, LEVEL.c.warehouse_id, LEVEL.c.low_stock_threshold).where(
-                LEVEL.c.sku_id.in_(chunk), LEVEL.c.low_stock_threshold.is_not(None)
+                cond, LEVEL.c.low_stock_threshold.is_not(None)
             )
         )
         own.update({(r[0], r[1]): int(r[2]) for r in rows})
@@ -402,9 +402,8 @@ def outstanding(
     uow: UnitOfWork, doc_type: str, doc_ids: Iterable[int]
 ) -> dict[int, dict[tuple[int, int], int]]:
     """What each document still holds reserved, per (sku_id, warehouse_id), from the ledger."""
-    ids = list(set(doc_ids))
     found: dict[int, dict[tuple[int, int], int]] = defaultdict(dict)
-    for chunk in _chunks(ids, 900):
+    for cond in in_clauses(uow.conn, MOVE.c.doc_id, sorted(set(doc_ids))):
         rows = uow.conn.execute(
             sa.select(
                 MOVE.c.doc_id,
@@ -412,7 +411,7 @@ def outstanding(
                 MOVE.c.warehouse_id,
                 sa.func.sum(MOVE.c.reserved_delta),
             )
-            .where(MOVE.c.doc_type == doc_type, MOVE.c.doc_id.in_(chunk))
+            .where(MOVE.c.doc_type == doc_type, cond)
             .group_by(MOVE.c.doc_id, MOVE.c.sku_id, MOVE.c.warehouse_id)
         )
         for doc_id, sku, wh, qty in rows:
@@ -449,8 +448,3 @@ def _settle(
     _apply_deltas(uow, totals, ts)
     insert_many(uow.conn, MOVE, moves)
     return sum(q for items in held.values() for q in items.values())
-
-
-def _chunks(items: list[int], size: int) -> Iterable[list[int]]:
-    for i in range(0, len(items), size):
-        yield items[i : i + size]

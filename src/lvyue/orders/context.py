@@ -18,7 +18,7 @@ import sqlalchemy as sa
 
 from lvyue.catalog.models import BundleComponent, Sku
 from lvyue.config import get_settings
-from lvyue.core.db import table_of
+from lvyue.core.db import in_clauses, table_of
 from lvyue.core.uow import UnitOfWork
 from lvyue.customers.models import Customer
 from lvyue.fulfillment.allocation import WarehouseFacts
@@ -37,7 +37,6 @@ SKU = table_of(Sku)
 BUNDLE = table_of(BundleComponent)
 CUSTOMER = table_of(Customer)
 WAREHOUSE = table_of(Warehouse)
-IN_CHUNK = 900
 BLACKLIST_TAGS = frozenset({"blacklist", "黑名单"})
 CROSS_BORDER_TAGS = frozenset({"跨境", "cross_border"})
 
@@ -163,11 +162,6 @@ class ReviewContext:
         return km
 
 
-def _chunks(ids: Sequence[int]) -> list[list[int]]:
-    items = list(ids)
-    return [items[i : i + IN_CHUNK] for i in range(0, len(items), IN_CHUNK)]
-
-
 def load_review_context(
     uow: UnitOfWork, orders: Sequence[Any], facts: dict[int, OrderFacts]
 ) -> ReviewContext:
@@ -175,25 +169,22 @@ def load_review_context(
     settings = get_settings()
     sku_ids = {ln.sku_id for f in facts.values() for ln in f.lines if ln.sku_id is not None}
     bundles: dict[int, dict[int, int]] = defaultdict(dict)
-    for chunk in _chunks(sorted(sku_ids)):
-        for b in conn.execute(sa.select(BUNDLE).where(BUNDLE.c.bundle_sku_id.in_(chunk))):
+    for cond in in_clauses(conn, BUNDLE.c.bundle_sku_id, sorted(sku_ids)):
+        for b in conn.execute(sa.select(BUNDLE).where(cond)):
             bundles[b.bundle_sku_id][b.component_sku_id] = b.quantity
     all_skus = sku_ids | {c for parts in bundles.values() for c in parts}
     skus: dict[int, Any] = {}
-    for chunk in _chunks(sorted(all_skus)):
+    for cond in in_clauses(conn, SKU.c.id, sorted(all_skus)):
         for row in conn.execute(
-            sa.select(SKU.c.id, SKU.c.code, SKU.c.category, SKU.c.weight_g, SKU.c.tags).where(
-                SKU.c.id.in_(chunk)
-            )
+            sa.select(SKU.c.id, SKU.c.code, SKU.c.category, SKU.c.weight_g, SKU.c.tags).where(cond)
         ):
             skus[row.id] = row
     shops = {r.id: r for r in conn.execute(sa.select(SHOP.c.id, SHOP.c.code, SHOP.c.platform))}
     customers: dict[int, Any] = {}
-    for chunk in _chunks(sorted({o.customer_id for o in orders if o.customer_id})):
+    buyers = sorted({o.customer_id for o in orders if o.customer_id})
+    for cond in in_clauses(conn, CUSTOMER.c.id, buyers):
         for cust in conn.execute(
-            sa.select(CUSTOMER.c.id, CUSTOMER.c.tags, CUSTOMER.c.order_count).where(
-                CUSTOMER.c.id.in_(chunk)
-            )
+            sa.select(CUSTOMER.c.id, CUSTOMER.c.tags, CUSTOMER.c.order_count).where(cond)
         ):
             customers[cust.id] = cust
     wh_rows = conn.execute(
@@ -220,10 +211,10 @@ def load_review_context(
 def _duplicates(uow: UnitOfWork, orders: Sequence[Any], window: timedelta) -> dict[int, list[int]]:
     keys = sorted({o.dup_key for o in orders if o.dup_key})
     others: dict[str, list[Any]] = defaultdict(list)
-    for i in range(0, len(keys), IN_CHUNK):
+    for cond in in_clauses(uow.conn, ORDER.c.dup_key, keys):
         for row in uow.conn.execute(
             sa.select(ORDER.c.id, ORDER.c.dup_key, ORDER.c.ordered_at).where(
-                ORDER.c.dup_key.in_(keys[i : i + IN_CHUNK]), ORDER.c.status != "cancelled"
+                cond, ORDER.c.status != "cancelled"
             )
         ):
             others[row.dup_key].append(row)
@@ -275,7 +266,7 @@ def _waiting(
 ) -> dict[str, tuple[str, int]]:
     customers = sorted({o.customer_id for o in orders if o.customer_id})
     found: dict[str, tuple[str, int]] = {}
-    for chunk in _chunks(customers):
+    for cond in in_clauses(uow.conn, ORDER.c.customer_id, customers):
         for row in uow.conn.execute(
             sa.select(
                 ORDER.c.id,
@@ -290,7 +281,7 @@ def _waiting(
                 ORDER.c.tags,
                 ORDER.c.warehouse_id,
                 ORDER.c.merge_group,
-            ).where(ORDER.c.customer_id.in_(chunk), ORDER.c.status == "allocated")
+            ).where(cond, ORDER.c.status == "allocated")
         ):
             sig = merge_signature(row)
             if sig and row.warehouse_id in codes:

@@ -10,19 +10,19 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 
 from lvyue.catalog.models import Barcode, Sku
 from lvyue.catalog.specs import spec_key
-from lvyue.core.db import table_of
+from lvyue.core.db import in_clauses, table_of
 from lvyue.core.uow import UnitOfWork
 from lvyue.orders.models import SkuMapping
 
 SKU = table_of(Sku)
 BARCODE = table_of(Barcode)
 MAPPING = table_of(SkuMapping)
-IN_CHUNK = 900
 
 
 @dataclass(frozen=True)
@@ -33,10 +33,13 @@ class LineRef:
     spec: str | None = None
 
 
-def _lookup(uow: UnitOfWork, stmt_for: object, keys: list[str]) -> dict[str, int]:
+def _lookup(
+    uow: UnitOfWork, stmt: sa.Select[Any], key: sa.ColumnElement[Any], keys: list[str]
+) -> dict[str, int]:
+    """(key, sku id) rows of ``stmt`` whose ``key`` is one of ``keys``."""
     found: dict[str, int] = {}
-    for i in range(0, len(keys), IN_CHUNK):
-        found.update(uow.conn.execute(stmt_for(keys[i : i + IN_CHUNK])).all())  # type: ignore[operator]
+    for cond in in_clauses(uow.conn, key, keys):
+        found.update({r[0]: r[1] for r in uow.conn.execute(stmt.where(cond))})
     return found
 
 
@@ -47,19 +50,14 @@ def resolve_lines(uow: UnitOfWork, shop_id: int, refs: Iterable[LineRef]) -> dic
     keys = sorted({r.code for r in refs} | {r.channel_sku_id for r in refs if r.channel_sku_id})
     mapped = _lookup(
         uow,
-        lambda ks: sa.select(MAPPING.c.channel_sku, MAPPING.c.sku_id).where(
-            MAPPING.c.shop_id == shop_id, MAPPING.c.channel_sku.in_(ks)
-        ),
+        sa.select(MAPPING.c.channel_sku, MAPPING.c.sku_id).where(MAPPING.c.shop_id == shop_id),
+        MAPPING.c.channel_sku,
         keys,
     )
     codes = sorted({r.code for r in refs} - set(mapped))
-    ours = _lookup(uow, lambda ks: sa.select(SKU.c.code, SKU.c.id).where(SKU.c.code.in_(ks)), codes)
+    ours = _lookup(uow, sa.select(SKU.c.code, SKU.c.id), SKU.c.code, codes)
     rest = [c for c in codes if c not in ours]
-    barcodes = _lookup(
-        uow,
-        lambda ks: sa.select(BARCODE.c.barcode, BARCODE.c.sku_id).where(BARCODE.c.barcode.in_(ks)),
-        rest,
-    )
+    barcodes = _lookup(uow, sa.select(BARCODE.c.barcode, BARCODE.c.sku_id), BARCODE.c.barcode, rest)
     found: dict[LineRef, int] = {}
     for r in refs:
         sku = mapped.get(r.code) or ours.get(r.code) or barcodes.get(r.code)

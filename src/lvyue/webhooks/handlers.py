@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from lvyue.catalog.models import Sku
 from lvyue.core.clock import now
-from lvyue.core.db import table_of
+from lvyue.core.db import in_clauses, table_of
 from lvyue.core.events import subscribe
 from lvyue.core.uow import UnitOfWork
 from lvyue.inventory.events import StockLow
@@ -33,13 +33,12 @@ SHOP = table_of(Shop)
 HOLD = table_of(OrderHold)
 WAREHOUSE = table_of(Warehouse)
 SKU = table_of(Sku)
-IN_CHUNK = 900
 
 
 def _orders(uow: UnitOfWork, ids: Sequence[int]) -> dict[int, dict[str, Any]]:
     """Order reference (id, external id, shop and warehouse codes) per order id."""
     found: dict[int, dict[str, Any]] = {}
-    for i in range(0, len(ids), IN_CHUNK):
+    for cond in in_clauses(uow.conn, ORDER.c.id, ids):
         rows = uow.conn.execute(
             sa.select(
                 ORDER.c.id,
@@ -52,7 +51,7 @@ def _orders(uow: UnitOfWork, ids: Sequence[int]) -> dict[int, dict[str, Any]]:
                     WAREHOUSE, WAREHOUSE.c.id == ORDER.c.warehouse_id
                 )
             )
-            .where(ORDER.c.id.in_(ids[i : i + IN_CHUNK]))
+            .where(cond)
         )
         found.update(
             {
@@ -70,10 +69,10 @@ def _orders(uow: UnitOfWork, ids: Sequence[int]) -> dict[int, dict[str, Any]]:
 
 def _holds(uow: UnitOfWork, ids: Sequence[int]) -> dict[int, list[dict[str, str]]]:
     found: dict[int, list[dict[str, str]]] = {}
-    for i in range(0, len(ids), IN_CHUNK):
+    for cond in in_clauses(uow.conn, HOLD.c.order_id, ids):
         rows = uow.conn.execute(
             sa.select(HOLD.c.order_id, HOLD.c.code, HOLD.c.detail)
-            .where(HOLD.c.order_id.in_(ids[i : i + IN_CHUNK]))
+            .where(cond)
             .order_by(HOLD.c.order_id, HOLD.c.code)
         )
         for r in rows:
@@ -146,17 +145,10 @@ def on_order_shipped(uow: UnitOfWork, event: OrderShipped) -> None:
 
 
 def _codes(uow: UnitOfWork, table: sa.Table, ids: set[int]) -> dict[int, str]:
-    wanted = sorted(ids)
     found: dict[int, str] = {}
-    for i in range(0, len(wanted), IN_CHUNK):
-        chunk = wanted[i : i + IN_CHUNK]
+    for cond in in_clauses(uow.conn, table.c.id, sorted(ids)):
         found.update(
-            {
-                r[0]: r[1]
-                for r in uow.conn.execute(
-                    sa.select(table.c.id, table.c.code).where(table.c.id.in_(chunk))
-                )
-            }
+            {r[0]: r[1] for r in uow.conn.execute(sa.select(table.c.id, table.c.code).where(cond))}
         )
     return found
 

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from lvyue.catalog.models import BundleComponent, Sku
 from lvyue.core.bulk import execute_many, insert_many
 from lvyue.core.clock import now
-from lvyue.core.db import table_of
+from lvyue.core.db import in_clauses, table_of
 from lvyue.core.errors import NotFound, ValidationError
 from lvyue.core.uow import UnitOfWork
 from lvyue.inventory import service as inventory
@@ -49,7 +49,6 @@ PLATFORMS = (
     "wholesale",
 )
 DOC = "order"
-IN_CHUNK = 900  # stays under SQLite's bound-parameter limit
 
 
 # --------------------------------------------------------------------------- shops
@@ -215,9 +214,8 @@ class ConcurrentChange(ValidationError):
 
 def _set_holds(uow: UnitOfWork, holds: dict[int, dict[str, str]], ts: datetime) -> None:
     """Replace the current hold reasons of each order."""
-    ids = list(holds)
-    for i in range(0, len(ids), IN_CHUNK):
-        uow.conn.execute(sa.delete(HOLD).where(HOLD.c.order_id.in_(ids[i : i + IN_CHUNK])))
+    for cond in in_clauses(uow.conn, HOLD.c.order_id, holds):
+        uow.conn.execute(sa.delete(HOLD).where(cond))
     rows = [
         {"order_id": oid, "code": code, "detail": detail[:300], "created_at": ts}
         for oid, reasons in holds.items()
@@ -228,12 +226,8 @@ def _set_holds(uow: UnitOfWork, holds: dict[int, dict[str, str]], ts: datetime) 
 
 def _release(uow: UnitOfWork, order_ids: Sequence[int], reason: str, ts: datetime) -> None:
     inventory.release(uow, DOC, order_ids, reason=reason)
-    for i in range(0, len(order_ids), IN_CHUNK):
-        uow.conn.execute(
-            sa.update(LINE)
-            .where(LINE.c.order_id.in_(order_ids[i : i + IN_CHUNK]))
-            .values(reserved=0)
-        )
+    for cond in in_clauses(uow.conn, LINE.c.order_id, order_ids):
+        uow.conn.execute(sa.update(LINE).where(cond).values(reserved=0))
 
 
 def _cancel(

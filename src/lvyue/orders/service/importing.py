@@ -15,6 +15,7 @@ from pydantic import ValidationError as PydanticError
 
 from lvyue.core.bulk import allocate_ids, insert_many
 from lvyue.core.clock import now
+from lvyue.core.db import in_clauses
 from lvyue.core.uow import UnitOfWork
 from lvyue.customers.identity import BuyerFacts
 from lvyue.customers.service import link_customers
@@ -23,7 +24,6 @@ from lvyue.orders.events import OrderRef
 from lvyue.orders.lifecycle import HOLDS_STOCK, initial_status
 from lvyue.orders.normalise import normalise_receiver
 from lvyue.orders.service._base import (
-    IN_CHUNK,
     LINE,
     ORDER,
     Change,
@@ -210,13 +210,8 @@ def import_canonical(
         return report
 
     existing: dict[str, Any] = {}
-    ext_ids = list(latest)
-    for i in range(0, len(ext_ids), IN_CHUNK):
-        rows = uow.conn.execute(
-            sa.select(ORDER).where(
-                ORDER.c.shop_id == sid, ORDER.c.external_id.in_(ext_ids[i : i + IN_CHUNK])
-            )
-        )
+    for cond in in_clauses(uow.conn, ORDER.c.external_id, latest):
+        rows = uow.conn.execute(sa.select(ORDER).where(ORDER.c.shop_id == sid, cond))
         existing.update({r.external_id: r for r in rows})
     skus = resolve_lines(uow, sid, (_ref(ln) for _, o, _ in latest.values() for ln in o.lines))
     ts = now()

@@ -14,7 +14,7 @@ from sqlalchemy.engine import Engine
 
 from lvyue.config import get_settings
 from lvyue.core.clock import now
-from lvyue.core.db import refresh_statistics
+from lvyue.core.db import in_clauses, refresh_statistics
 from lvyue.core.errors import ValidationError
 from lvyue.core.uow import UnitOfWork
 from lvyue.fulfillment.allocation import allocate, shortages
@@ -30,7 +30,6 @@ from lvyue.orders.rules import Rule, evaluate
 from lvyue.orders.service._base import (
     DOC,
     HOLD,
-    IN_CHUNK,
     LINE,
     ORDER,
     S,
@@ -476,12 +475,11 @@ def _write_outcomes(
         o.id: OrderRef(o.shop_id, o.external_id, allocated.get(o.id, o.warehouse_id))
         for o in orders
     }
-    done = sorted(allocated)
-    for i in range(0, len(done), IN_CHUNK):
+    for cond in in_clauses(uow.conn, LINE.c.order_id, sorted(allocated)):
         uow.conn.execute(
             sa.update(LINE)
             .where(
-                LINE.c.order_id.in_(done[i : i + IN_CHUNK]),
+                cond,
                 LINE.c.sku_id.is_not(None),
                 LINE.c.refund_status != "refunded",
             )
@@ -604,7 +602,7 @@ def _cross_warehouse_split(
 
 def _lines_of(uow: UnitOfWork, ids: list[int]) -> dict[int, list[Any]]:
     lines_by_order: dict[int, list[Any]] = defaultdict(list)
-    for i in range(0, len(ids), IN_CHUNK):
+    for cond in in_clauses(uow.conn, LINE.c.order_id, ids):
         for ln in uow.conn.execute(
             sa.select(
                 LINE.c.id,
@@ -618,7 +616,7 @@ def _lines_of(uow: UnitOfWork, ids: list[int]) -> dict[int, list[Any]]:
                 LINE.c.spec,
                 LINE.c.refund_status,
             )
-            .where(LINE.c.order_id.in_(ids[i : i + IN_CHUNK]), LINE.c.refund_status != "refunded")
+            .where(cond, LINE.c.refund_status != "refunded")
             .order_by(LINE.c.order_id, LINE.c.line_no)
         ):
             lines_by_order[ln.order_id].append(ln)
