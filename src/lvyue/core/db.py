@@ -25,7 +25,6 @@ from sqlalchemy.dialects.sqlite.base import SQLiteCompiler
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import DeclarativeBase
 
-from lvyue.core import wal
 from lvyue.core.money import from_fen, to_fen
 
 NAMING = {
@@ -140,8 +139,6 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
     cur.execute(f"PRAGMA mmap_size={SQLITE_MMAP_BYTES}")
     cur.execute(f"PRAGMA journal_size_limit={SQLITE_WAL_LIMIT_BYTES}")
     cur.execute("PRAGMA temp_store=MEMORY")
-    # The backstop: core.wal's thread checkpoints after commits, so a commit only copies pages
-    # back itself when that thread has fallen behind.
     cur.execute("PRAGMA wal_autocheckpoint=10000")
     cur.close()
 
@@ -174,10 +171,6 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         engine = sa.create_engine(url_obj, **kwargs)
         event.listen(engine, "connect", _sqlite_on_connect)
         event.listen(engine, "begin", _sqlite_on_begin)
-        if url_obj.database and url_obj.database != ":memory:" and "mode" not in url_obj.query:
-            path = os.path.abspath(url_obj.database)
-            # On check-in, i.e. after the unit of work's commit (the "commit" event comes before).
-            event.listen(engine, "checkin", lambda _dbapi, _rec: wal.CHECKPOINTER.poke(path))
         engine.dialect.statement_compiler = _SQLiteCompiler
     else:
         kwargs.setdefault("pool_pre_ping", True)
