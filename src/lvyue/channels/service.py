@@ -297,7 +297,7 @@ def _known_payloads(uow: UnitOfWork, shop_id: int, ext_ids: set[str]) -> set[tup
                 sa.select(RAW.c.external_id, RAW.c.payload_hash).where(
                     RAW.c.shop_id == shop_id, cond
                 )
-            )
+            ).all()
         )
     return seen
 

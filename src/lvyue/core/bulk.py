@@ -77,16 +77,14 @@ def _plan(conn: Connection, stmt: Insert | Update, keys: tuple[str, ...]) -> _Pl
     return plan
 
 
-def _params(plan: _Plan, rows: Sequence[Mapping[str, Any]]) -> list[Any]:
-    """Driver parameters for ``rows``: values picked in C (itemgetter), processors applied only
-    to the columns that have one, the statement's own values filled in."""
-    if plan.computed:
-        rows = [{**{n: fn(None) for n, fn in plan.computed}, **row} for row in rows]
+def _columns(plan: _Plan, rows: Sequence[Mapping[str, Any]]) -> tuple[list[int], list[Any]]:
+    """Where each row's values go in ``plan.names`` and the values themselves (one list per
+    row): picked in C (itemgetter), processors applied only to the columns that have one, the
+    columns' Python-side default functions called per row as SQLAlchemy would."""
     keys = rows[0].keys()
     mine = [i for i, n in enumerate(plan.names) if n in keys]
-    mine_names = [plan.names[i] for i in mine]
-    pick = itemgetter(*mine_names)
-    single = len(mine_names) == 1
+    pick = itemgetter(*(plan.names[i] for i in mine))
+    single = len(mine) == 1
     procs = [(j, p) for j, i in enumerate(mine) if (p := plan.procs[i]) is not None]
     values: list[list[Any]] = []
     for row in rows:
@@ -94,19 +92,32 @@ def _params(plan: _Plan, rows: Sequence[Mapping[str, Any]]) -> list[Any]:
         for j, p in procs:
             v[j] = p(v[j])
         values.append(v)
+    if plan.computed:
+        where = [plan.names.index(n) for n, _ in plan.computed]
+        made = [(fn, plan.procs[i]) for (_, fn), i in zip(plan.computed, where, strict=True)]
+        for v in values:
+            v.extend(p(fn(None)) if p else fn(None) for fn, p in made)
+        mine += where
+    return mine, values
+
+
+def _params(plan: _Plan, rows: Sequence[Mapping[str, Any]]) -> list[Any]:
+    """Driver parameters for ``rows``, the statement's own values filled in."""
+    mine, values = _columns(plan, rows)
     if not plan.positional:
         fixed = plan.fixed
-        return [{**fixed, **dict(zip(mine_names, v, strict=True))} for v in values]
-    if len(mine) == len(plan.names):
+        names = [plan.names[i] for i in mine]
+        return [{**fixed, **dict(zip(names, v, strict=True))} for v in values]
+    if mine == list(range(len(plan.names))):
         return [tuple(v) for v in values]  # the driver API takes tuples (or dicts)
-    template = [plan.fixed.get(n) for n in plan.names]
-    out = []
-    for v in values:
-        full = list(template)
-        for j, i in enumerate(mine):
-            full[i] = v[j]
-        out.append(tuple(full))
-    return out
+    # Each row's values, then the statement's own, put in statement order by one itemgetter.
+    rest = [i for i in range(len(plan.names)) if i not in mine]
+    extra = [plan.fixed.get(plan.names[i]) for i in rest]
+    where = {i: j for j, i in enumerate(mine + rest)}
+    order = itemgetter(*(where[i] for i in range(len(plan.names))))
+    if len(plan.names) == 1:
+        return [(order(v + extra),) for v in values]
+    return [order(v + extra) for v in values]
 
 
 def execute_many(conn: Connection, stmt: Insert | Update, rows: Sequence[Mapping[str, Any]]) -> int:
@@ -137,17 +148,19 @@ def insert_many(conn: Connection, table: sa.Table, rows: Sequence[Mapping[str, A
         execute_many(conn, stmt, rows)
         return
     plan = _plan(conn, stmt, tuple(rows[0]))
-    params = _params(plan, rows)
-    names = [n for n in plan.names if params and n in params[0]]
+    mine, values = _columns(plan, rows)
+    names = [plan.names[i] for i in mine]
+    fixed = [n for n in plan.fixed if n not in names]  # the statement's own values
+    extra = [plan.fixed[n] for n in fixed]
     quote = conn.dialect.identifier_preparer.quote
-    columns = ", ".join(quote(table.c[n].name) for n in names)
+    columns = ", ".join(quote(table.c[n].name) for n in names + fixed)
     sql = f"COPY {quote(table.name)} ({columns}) FROM STDIN"
     cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
     dbapi_error = conn.dialect.loaded_dbapi.Error
     try:
         with cursor.copy(sql) as copy:
-            for p in params:
-                copy.write_row([p[n] for n in names])
+            for v in values:
+                copy.write_row(v + extra if extra else v)
     except dbapi_error as exc:  # the same exception classes as conn.execute would raise
         raise sa.exc.DBAPIError.instance(sql, None, exc, dbapi_error) from exc
 
@@ -161,10 +174,8 @@ def allocate_ids(conn: Connection, table: sa.Table, n: int) -> list[int]:
         return []
     pk = table.c.id
     if conn.dialect.name == "postgresql":
-        rows = conn.exec_driver_sql(
-            "SELECT nextval(pg_get_serial_sequence(%(t)s, 'id')) FROM generate_series(1, %(n)s)",
-            {"t": table.name, "n": n},
-        )
-        return [int(r[0]) for r in rows]
+        sql = "SELECT nextval(pg_get_serial_sequence(%(t)s, 'id')) FROM generate_series(1, %(n)s)"
+        rows = conn.exec_driver_sql(sql, {"t": table.name, "n": n}).scalars().all()
+        return [int(r) for r in rows]
     top = conn.execute(sa.select(sa.func.max(pk))).scalar() or 0
     return list(range(int(top) + 1, int(top) + 1 + n))

@@ -71,7 +71,7 @@ def link_customers(uow: UnitOfWork, facts: Sequence[BuyerFacts]) -> list[int | N
                 sa.select(IDENTITY.c.value, IDENTITY.c.customer_id).where(
                     IDENTITY.c.kind == kind, IDENTITY.c.value.in_(values[i : i + IN_CHUNK])
                 )
-            )
+            ).all()
             for stored, cid in rows:
                 known.setdefault(by_stored[stored], cid)
 

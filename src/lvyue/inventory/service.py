@@ -280,7 +280,7 @@ def read_available(
         )
         if lock and uow.is_postgres:  # one statement there: the rows are locked in id order
             stmt = stmt.with_for_update(of=LEVEL)
-        found.update({(r[0], r[1]): int(r[2]) for r in uow.conn.execute(stmt)})
+        found.update({(r[0], r[1]): int(r[2]) for r in uow.conn.execute(stmt).all()})
     return found
 
 
@@ -370,7 +370,7 @@ def _alert_low(
             sa.select(LEVEL.c.sku_id, LEVEL.c.warehouse_id, LEVEL.c.low_stock_threshold).where(
                 cond, LEVEL.c.low_stock_threshold.is_not(None)
             )
-        )
+        ).all()
         own.update({(r[0], r[1]): int(r[2]) for r in rows})
     default = get_settings().low_stock_threshold
     low = []

@@ -31,12 +31,16 @@ def load_services(uow: UnitOfWork) -> list[Candidate]:
         s
         for s in conn.execute(
             sa.select(SERVICE).where(SERVICE.c.active.is_(True)).order_by(SERVICE.c.code)
-        ).mappings()
+        )
+        .mappings()
+        .all()
         if s["carrier_id"] in carriers
     ]
     rates: dict[int, dict[tuple[str, str], RateCard]] = {s["id"]: {} for s in services}
     active_ids = sa.select(SERVICE.c.id).where(SERVICE.c.active.is_(True)).scalar_subquery()
-    for r in conn.execute(sa.select(RATE).where(RATE.c.service_id.in_(active_ids))).mappings():
+    for r in (
+        conn.execute(sa.select(RATE).where(RATE.c.service_id.in_(active_ids))).mappings().all()
+    ):
         table = rates.get(r["service_id"])
         if table is None:  # the carrier is inactive
             continue

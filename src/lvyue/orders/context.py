@@ -170,22 +170,24 @@ def load_review_context(
     sku_ids = {ln.sku_id for f in facts.values() for ln in f.lines if ln.sku_id is not None}
     bundles: dict[int, dict[int, int]] = defaultdict(dict)
     for cond in in_clauses(conn, BUNDLE.c.bundle_sku_id, sorted(sku_ids)):
-        for b in conn.execute(sa.select(BUNDLE).where(cond)):
+        for b in conn.execute(sa.select(BUNDLE).where(cond)).all():
             bundles[b.bundle_sku_id][b.component_sku_id] = b.quantity
     all_skus = sku_ids | {c for parts in bundles.values() for c in parts}
     skus: dict[int, Any] = {}
     for cond in in_clauses(conn, SKU.c.id, sorted(all_skus)):
         for row in conn.execute(
             sa.select(SKU.c.id, SKU.c.code, SKU.c.category, SKU.c.weight_g, SKU.c.tags).where(cond)
-        ):
+        ).all():
             skus[row.id] = row
-    shops = {r.id: r for r in conn.execute(sa.select(SHOP.c.id, SHOP.c.code, SHOP.c.platform))}
+    shops = {
+        r.id: r for r in conn.execute(sa.select(SHOP.c.id, SHOP.c.code, SHOP.c.platform)).all()
+    }
     customers: dict[int, Any] = {}
     buyers = sorted({o.customer_id for o in orders if o.customer_id})
     for cond in in_clauses(conn, CUSTOMER.c.id, buyers):
         for cust in conn.execute(
             sa.select(CUSTOMER.c.id, CUSTOMER.c.tags, CUSTOMER.c.order_count).where(cond)
-        ):
+        ).all():
             customers[cust.id] = cust
     wh_rows = conn.execute(
         sa.select(WAREHOUSE)
@@ -216,7 +218,7 @@ def _duplicates(uow: UnitOfWork, orders: Sequence[Any], window: timedelta) -> di
             sa.select(ORDER.c.id, ORDER.c.dup_key, ORDER.c.ordered_at).where(
                 cond, ORDER.c.status != "cancelled"
             )
-        ):
+        ).all():
             others[row.dup_key].append(row)
     found: dict[int, list[int]] = {}
     for o in orders:
@@ -282,7 +284,7 @@ def _waiting(
                 ORDER.c.warehouse_id,
                 ORDER.c.merge_group,
             ).where(cond, ORDER.c.status == "allocated")
-        ):
+        ).all():
             sig = merge_signature(row)
             if sig and row.warehouse_id in codes:
                 found.setdefault(sig, (codes[row.warehouse_id], row.merge_group or row.id))

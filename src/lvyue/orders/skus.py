@@ -39,7 +39,7 @@ def _lookup(
     """(key, sku id) rows of ``stmt`` whose ``key`` is one of ``keys``."""
     found: dict[str, int] = {}
     for cond in in_clauses(uow.conn, key, keys):
-        found.update({r[0]: r[1] for r in uow.conn.execute(stmt.where(cond))})
+        found.update(uow.conn.execute(stmt.where(cond)).tuples().all())
     return found
 
 
@@ -79,7 +79,7 @@ def _match_by_spec(uow: UnitOfWork, refs: list[LineRef]) -> dict[LineRef, int]:
             sa.select(SKU.c.id, SKU.c.name, SKU.c.spec_text).where(
                 SKU.c.active.is_(True), SKU.c.spec_text != ""
             )
-        )
+        ).all()
     ]
     found: dict[LineRef, int] = {}
     for r in refs:

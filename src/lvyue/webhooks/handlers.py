@@ -52,7 +52,7 @@ def _orders(uow: UnitOfWork, ids: Sequence[int]) -> dict[int, dict[str, Any]]:
                 )
             )
             .where(cond)
-        )
+        ).all()
         found.update(
             {
                 r.id: {
@@ -74,7 +74,7 @@ def _holds(uow: UnitOfWork, ids: Sequence[int]) -> dict[int, list[dict[str, str]
             sa.select(HOLD.c.order_id, HOLD.c.code, HOLD.c.detail)
             .where(cond)
             .order_by(HOLD.c.order_id, HOLD.c.code)
-        )
+        ).all()
         for r in rows:
             found.setdefault(r.order_id, []).append({"code": r.code, "detail": r.detail})
     return found
@@ -148,7 +148,10 @@ def _codes(uow: UnitOfWork, table: sa.Table, ids: set[int]) -> dict[int, str]:
     found: dict[int, str] = {}
     for cond in in_clauses(uow.conn, table.c.id, sorted(ids)):
         found.update(
-            {r[0]: r[1] for r in uow.conn.execute(sa.select(table.c.id, table.c.code).where(cond))}
+            {
+                r[0]: r[1]
+                for r in uow.conn.execute(sa.select(table.c.id, table.c.code).where(cond)).all()
+            }
         )
     return found
 

@@ -211,7 +211,7 @@ def import_canonical(
 
     existing: dict[str, Any] = {}
     for cond in in_clauses(uow.conn, ORDER.c.external_id, latest):
-        rows = uow.conn.execute(sa.select(ORDER).where(ORDER.c.shop_id == sid, cond))
+        rows = uow.conn.execute(sa.select(ORDER).where(ORDER.c.shop_id == sid, cond)).all()
         existing.update({r.external_id: r for r in rows})
     skus = resolve_lines(uow, sid, (_ref(ln) for _, o, _ in latest.values() for ln in o.lines))
     ts = now()

@@ -147,7 +147,7 @@ def _candidates(
     )
     if uow.is_postgres:
         stmt = stmt.with_for_update(of=ORDER, skip_locked=True)
-    return list(uow.conn.execute(stmt))
+    return list(uow.conn.execute(stmt).all())
 
 
 def _resolve_unknown_lines(
@@ -272,10 +272,15 @@ def process_orders(
         if verdict.passed:
             passed.append(o)
 
-    before = ({k: dict(v) for k, v in holds.items()}, {k: list(v) for k, v in logs.items()})
+    # Only PostgreSQL may have to plan again (below): SQLite's write lock is held already.
+    before = (
+        ({k: dict(v) for k, v in holds.items()}, {k: list(v) for k, v in logs.items()})
+        if uow.is_postgres
+        else None
+    )
     placed = _placement(passed, demand, dict(seen), ctx, rule_facts, outcomes, holds, logs)
     locked = inventory.lock_available(uow, wanted) if uow.is_postgres else seen
-    if locked != seen:  # another worker moved these levels meanwhile: plan again, locked
+    if locked != seen and before is not None:  # another worker moved them: plan again, locked
         holds = {k: dict(v) for k, v in before[0].items()}
         logs = {k: list(v) for k, v in before[1].items()}
         placed = _placement(passed, demand, dict(locked), ctx, rule_facts, outcomes, holds, logs)
@@ -618,7 +623,7 @@ def _lines_of(uow: UnitOfWork, ids: list[int]) -> dict[int, list[Any]]:
             )
             .where(cond, LINE.c.refund_status != "refunded")
             .order_by(LINE.c.order_id, LINE.c.line_no)
-        ):
+        ).all():
             lines_by_order[ln.order_id].append(ln)
     return lines_by_order
 

@@ -1,0 +1,95 @@
+"""``core.bulk``: the hot paths' writer stores exactly what ``conn.execute(stmt, rows)`` would:
+the columns' types (money in fen, UTC datetimes, JSON, encrypted text), their Python-side
+defaults (functions called per row, scalars) and the statement's own values."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import sqlalchemy as sa
+
+from lvyue.core.bulk import allocate_ids, execute_many, insert_many
+from lvyue.core.db import Money, UTCDateTime
+from lvyue.core.pii import EncryptedText
+
+_seq = itertools.count(1)
+T = sa.Table(
+    "test_bulk",
+    sa.MetaData(),
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("amount", Money),
+    sa.Column("at", UTCDateTime),
+    sa.Column("doc", sa.JSON),
+    sa.Column("secret", EncryptedText()),
+    sa.Column("serial", sa.Integer, default=lambda: next(_seq)),  # called per row
+    sa.Column("made", UTCDateTime, default=lambda: datetime(2026, 1, 2, tzinfo=UTC)),
+    sa.Column("kind", sa.String(8), default="plain"),  # a scalar default
+    sa.Column("note", sa.String(16)),
+)
+ROWS = [
+    {
+        "id": i,
+        "amount": Decimal("12.34") * i,
+        "at": datetime(2026, 11, 11, 0, 0, i, tzinfo=UTC) + timedelta(hours=8),
+        "doc": {"n": i, "tags": ["赠品", None]},
+        "secret": f"张三{i}" if i % 2 else None,
+        "note": None,
+    }
+    for i in range(1, 8)
+]
+
+
+def _read(conn):
+    return [tuple(r) for r in conn.execute(sa.select(T).order_by(T.c.id))]
+
+
+def test_bulk_writes_what_sqlalchemy_writes(engine):
+    T.create(engine, checkfirst=True)
+    try:
+        with engine.begin() as conn:
+            conn.execute(sa.insert(T), ROWS)
+            expected = _read(conn)
+            conn.execute(T.delete())
+            insert_many(conn, T, ROWS)  # COPY on PostgreSQL, executemany on SQLite
+            got = _read(conn)
+            # The default function ran once per row, with the fresh values after SQLAlchemy's.
+            serials = [r.serial for r in conn.execute(sa.select(T.c.serial).order_by(T.c.id))]
+            conn.execute(T.delete())
+            bare = [{k: v for k, v in r.items() if k != "note"} for r in ROWS[:3]]
+            execute_many(conn, sa.insert(T).values(note="fixed"), bare)
+            fixed = conn.execute(sa.select(T.c.note, T.c.kind).order_by(T.c.id)).all()
+            changed = execute_many(
+                conn,
+                sa.update(T)
+                .where(T.c.id == sa.bindparam("rid"))
+                .values(amount=sa.bindparam("amt", type_=Money())),
+                [{"rid": 2, "amt": Decimal("0.10")}, {"rid": 99, "amt": Decimal("1")}],
+            )
+            amounts = dict(conn.execute(sa.select(T.c.id, T.c.amount)).all())
+    finally:
+        T.drop(engine)
+    strip = [r[:5] + r[6:] for r in expected]  # every column but the per-row serial
+    assert [r[:5] + r[6:] for r in got] == strip
+    assert got[0][1] == Decimal("12.34") and got[0][2].tzinfo is UTC and got[0][4] == "张三1"
+    assert got[0][7] == "plain" and got[0][6] == datetime(2026, 1, 2, tzinfo=UTC)
+    assert serials == list(range(serials[0], serials[0] + len(ROWS)))
+    assert fixed == [("fixed", "plain")] * 3
+    assert changed == 1 and amounts == {
+        1: Decimal("12.34"),
+        2: Decimal("0.10"),
+        3: Decimal("37.02"),
+    }
+
+
+def test_allocated_ids_are_fresh_and_distinct(engine, db):
+    from lvyue.customers.models import Customer
+
+    table = Customer.__table__
+    with engine.begin() as conn:
+        first = allocate_ids(conn, table, 3)
+        assert allocate_ids(conn, table, 0) == []
+        if conn.dialect.name == "postgresql":  # a sequence: never handed out twice
+            assert set(first).isdisjoint(allocate_ids(conn, table, 3))
+    assert len(set(first)) == 3 and all(isinstance(i, int) for i in first)
