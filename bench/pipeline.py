@@ -379,6 +379,66 @@ def run_floor(url: str, n: int, seed: int) -> float:
     return spent
 
 
+# --------------------------------------------------------------------------- SQL times
+
+SQL_TIMES: dict[str, list[float]] = defaultdict(lambda: [0, 0.0])
+
+
+def _sql_kind(statement: str) -> str:
+    """ "INSERT orders_order", "UPDATE inventory_stock_level", "SELECT orders_order", ..."""
+    words = statement.split()
+    verb = words[0].upper() if words else "?"
+    key = {"INSERT": "INTO", "UPDATE": None, "DELETE": "FROM", "SELECT": "FROM", "COPY": None}
+    if verb in ("UPDATE", "COPY"):
+        return f"{verb} {words[1].strip(chr(34))}" if len(words) > 1 else verb
+    if verb in key:
+        up = [w.upper() for w in words]
+        if key[verb] in up:
+            return f"{verb} {words[up.index(key[verb]) + 1].strip(chr(34)).split('(')[0]}"
+    return verb
+
+
+def _time_sql(url: str) -> None:
+    """Time every statement the pipeline sends (and its COPYs), by verb and table."""
+    from lvyue.core import bulk
+
+    engine = engine_for(url)
+
+    @sa.event.listens_for(engine, "before_cursor_execute")
+    def _before(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        conn.info["sql_t0"] = time.perf_counter()
+
+    @sa.event.listens_for(engine, "after_cursor_execute")
+    def _after(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        entry = SQL_TIMES[_sql_kind(statement)]
+        entry[0] += 1
+        entry[1] += time.perf_counter() - conn.info.pop("sql_t0")
+
+    real = bulk.insert_many
+
+    def insert_many(conn: Any, table: sa.Table, rows: Any) -> None:
+        if conn.dialect.name != "postgresql":
+            return real(conn, table, rows)  # executemany: the events above time it
+        t0 = time.perf_counter()
+        real(conn, table, rows)
+        entry = SQL_TIMES[f"COPY {table.name}"]
+        entry[0] += 1
+        entry[1] += time.perf_counter() - t0
+
+    bulk.insert_many = insert_many
+    for name, module in list(sys.modules.items()):
+        if name.startswith("lvyue.") and getattr(module, "insert_many", None) is real:
+            module.insert_many = insert_many  # type: ignore[attr-defined]
+
+
+def _print_sql_times(n: int) -> None:
+    total = sum(t for _, t in SQL_TIMES.values())
+    print(f"database time by statement: {total:.2f}s, {total * 1e6 / n:.0f} µs per order")
+    print(f"{'statement':<44}{'calls':>8}{'seconds':>10}{'µs/order':>10}")
+    for kind, (calls, secs) in sorted(SQL_TIMES.items(), key=lambda kv: -kv[1][1])[:30]:
+        print(f"{kind:<44}{calls:>8}{secs:>10.2f}{secs * 1e6 / n:>10.1f}")
+
+
 # --------------------------------------------------------------------------- checks
 
 
@@ -415,6 +475,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--keep", action="store_true", help="keep the database afterwards")
     ap.add_argument("--no-floor", action="store_true", help="skip the raw-SQL floor")
     ap.add_argument("--profile", help="cProfile the import and process stages into FILE")
+    ap.add_argument(
+        "--sql-times", action="store_true", help="time the database statements by verb and table"
+    )
     args = ap.parse_args(argv)
     if args.orders < 1:
         ap.error("--orders must be positive")
@@ -426,6 +489,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"db: {db.kind} {sa.make_url(db.url).render_as_string(hide_password=True)}")
     print(f"setup (schema, catalogue, stock, rules, rates): {time.perf_counter() - t0:.1f}s")
     stages = _instrument()
+    if args.sql_times:
+        _time_sql(db.url)
     prof = cProfile.Profile() if args.profile else None
     try:
         if prof:
@@ -495,6 +560,8 @@ def main(argv: list[str] | None = None) -> int:
     floor_rate = n / floor_s if floor_s else 0.0
     if floor_s:
         print(f"{'floor (DB-API executemany)':34} {floor_s:9.2f} {floor_rate:12,.0f}")
+    if args.sql_times:
+        _print_sql_times(n)
     print(f"peak RSS {rss:.0f} MiB; {workload.load_now()}")
     ok = counts["ok"] and workload.stock_ok(stock)
     if not ok:
