@@ -384,17 +384,17 @@ def run_floor(url: str, n: int, seed: int) -> float:
 SQL_TIMES: dict[str, list[float]] = defaultdict(lambda: [0, 0.0])
 
 
+_TABLE_AFTER = {"SELECT": "FROM", "INSERT": "INTO", "DELETE": "FROM", "UPDATE": "UPDATE"}
+
+
 def _sql_kind(statement: str) -> str:
-    """ "INSERT orders_order", "UPDATE inventory_stock_level", "SELECT orders_order", ..."""
-    words = statement.split()
+    """The verb and the (first) table: "INSERT orders_order", "SELECT customers_identity"."""
+    words = statement.replace('"', "").split()
     verb = words[0].upper() if words else "?"
-    key = {"INSERT": "INTO", "UPDATE": None, "DELETE": "FROM", "SELECT": "FROM", "COPY": None}
-    if verb in ("UPDATE", "COPY"):
-        return f"{verb} {words[1].strip(chr(34))}" if len(words) > 1 else verb
-    if verb in key:
-        up = [w.upper() for w in words]
-        if key[verb] in up:
-            return f"{verb} {words[up.index(key[verb]) + 1].strip(chr(34)).split('(')[0]}"
+    upper = [w.upper() for w in words]
+    marker = _TABLE_AFTER.get(verb)
+    if marker in upper and upper.index(marker) + 1 < len(words):
+        return f"{verb} {words[upper.index(marker) + 1].split('(')[0]}"
     return verb
 
 

@@ -121,7 +121,13 @@ def _json_dumps(value: Any) -> str:
 
 SQLITE_CACHE_KIB = 64 * 1024  # per connection
 SQLITE_MMAP_BYTES = 256 * 1024 * 1024
-SQLITE_WAL_LIMIT_BYTES = 64 * 1024 * 1024
+# A checkpoint copies the WAL's pages back into the database file and syncs it. On a
+# multi-GB order database a batch dirties a different leaf of each random-key index per order;
+# letting the WAL grow to 50,000 pages (200 MB) before copying writes each hot page back once
+# for many batches: at 300,000 orders the commits cost 128 instead of 186 µs per order
+# (10,000 pages), end to end 8% faster (docs/PERFORMANCE.md). The file is cut back after.
+SQLITE_CHECKPOINT_PAGES = 50_000
+SQLITE_WAL_LIMIT_BYTES = 256 * 1024 * 1024
 
 
 def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -139,7 +145,7 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
     cur.execute(f"PRAGMA mmap_size={SQLITE_MMAP_BYTES}")
     cur.execute(f"PRAGMA journal_size_limit={SQLITE_WAL_LIMIT_BYTES}")
     cur.execute("PRAGMA temp_store=MEMORY")
-    cur.execute("PRAGMA wal_autocheckpoint=10000")
+    cur.execute(f"PRAGMA wal_autocheckpoint={SQLITE_CHECKPOINT_PAGES}")
     cur.close()
 
 
