@@ -246,13 +246,15 @@ STATISTICS_CHECK_SECONDS = 5.0
 _CHECKED: dict[tuple[str, tuple[str, ...]], float] = {}
 
 
-# Stale: the table grew by more than this since its statistics were taken. Growth is what
-# turns the batch look-ups' plans bad (a young table's statistics describe it empty); a fifth
-# keeps the estimates within the same order of magnitude. Measured by the live row count
-# against pg_class.reltuples, not by n_mod_since_analyze: an ANALYZE of some columns (below)
-# does not reset that counter, so every check would analyse again.
+# Stale: more rows inserted, updated or deleted than this since the statistics were taken
+# (autovacuum's rule, with its 10%), counted from n_mod_since_analyze as this process last saw
+# it after its own ANALYZE: an ANALYZE of some columns (below) does not reset the counter. On
+# its first look a process judges by growth alone (live rows against pg_class.reltuples), so
+# that a command started every minute does not analyse every table each time.
 STALE_BASE_ROWS = 1000
-STALE_SCALE = 0.2
+STALE_SCALE = 0.1
+# (URL, table) -> n_mod_since_analyze when this process first saw or last analysed the table.
+_ANALYSED_AT: dict[tuple[str, str], int] = {}
 
 
 def refresh_statistics(engine: Engine, tables: list[str]) -> list[str]:
@@ -274,14 +276,21 @@ def refresh_statistics(engine: Engine, tables: list[str]) -> list[str]:
     with engine.connect() as conn:
         rows = conn.execute(
             sa.text(
-                "SELECT s.relname FROM pg_stat_user_tables s "
-                "JOIN pg_class c ON c.oid = s.relid "
-                "WHERE s.relname = ANY(:t) "
-                "AND s.n_live_tup > :base + (1 + :scale) * GREATEST(c.reltuples, 0)"
+                "SELECT s.relname, s.n_mod_since_analyze, s.n_live_tup, GREATEST(c.reltuples, 0) "
+                "FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid "
+                "WHERE s.relname = ANY(:t)"
             ),
-            {"t": tables, "base": STALE_BASE_ROWS, "scale": STALE_SCALE},
+            {"t": tables},
         ).all()
-        stale = sorted(r[0] for r in rows)
+        changed: dict[str, int] = {}
+        for name, mods, live, tuples in rows:
+            first = (key[0], name) not in _ANALYSED_AT
+            seen = _ANALYSED_AT.setdefault((key[0], name), mods)
+            if mods < seen:  # a whole-table ANALYZE (autovacuum, a person) reset the counter
+                seen = _ANALYSED_AT[(key[0], name)] = 0
+            if (live - tuples if first else mods - seen) > STALE_BASE_ROWS + STALE_SCALE * tuples:
+                changed[name] = mods
+        stale = sorted(changed)
         quote = conn.dialect.identifier_preparer.quote
         for name in stale:
             # Only the indexed columns, which the batch look-ups filter on: a whole-table ANALYZE
@@ -296,5 +305,6 @@ def refresh_statistics(engine: Engine, tables: list[str]) -> list[str]:
             ).scalars()
             listed = ", ".join(quote(c) for c in columns)
             conn.exec_driver_sql(f"ANALYZE {quote(name)}" + (f" ({listed})" if listed else ""))
+            _ANALYSED_AT[(key[0], name)] = changed[name]
         conn.commit()
     return stale
