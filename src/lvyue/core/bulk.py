@@ -150,8 +150,8 @@ def insert_many(conn: Connection, table: sa.Table, rows: Sequence[Mapping[str, A
     plan = _plan(conn, stmt, tuple(rows[0]))
     mine, values = _columns(plan, rows)
     names = [plan.names[i] for i in mine]
-    fixed = [n for n in plan.fixed if n not in names]  # the statement's own values
-    extra = [plan.fixed[n] for n in fixed]
+    fixed = list(plan.fixed)  # the statement's own values (never a row key or a default)
+    extra = list(plan.fixed.values())
     quote = conn.dialect.identifier_preparer.quote
     columns = ", ".join(quote(table.c[n].name) for n in names + fixed)
     sql = f"COPY {quote(table.name)} ({columns}) FROM STDIN"
