@@ -87,9 +87,9 @@ class Order(Base):
     # 华东, 华南, ... from the receiver's province: for reports and rules.
     region: Mapped[str | None] = mapped_column(sa.String(8))
     # An order split off another (partial shipment, operator split) points at its origin.
-    parent_id: Mapped[int | None] = mapped_column(sa.ForeignKey("orders_order.id"), index=True)
+    parent_id: Mapped[int | None] = mapped_column(sa.ForeignKey("orders_order.id"))
     # Orders of one buyer and address shipped as one parcel share a merge group (合单).
-    merge_group: Mapped[int | None] = mapped_column(sa.BigInteger, index=True)
+    merge_group: Mapped[int | None] = mapped_column(sa.BigInteger)
     # What to do when stock is short: wait, partial, cancel_short (None: the merchant default).
     oversell_policy: Mapped[str | None] = mapped_column(sa.String(16))
     # What review decided and why: [{"source": "rule:...@v2" | "check:...", "outcome", "detail"}].
@@ -105,7 +105,7 @@ class Order(Base):
     service_code: Mapped[str | None] = mapped_column(sa.String(24))
     shipping_cost: Mapped[Decimal | None] = mapped_column(Money)
     carrier_code: Mapped[str | None] = mapped_column(sa.String(16))
-    tracking_no: Mapped[str | None] = mapped_column(sa.String(40), index=True)
+    tracking_no: Mapped[str | None] = mapped_column(sa.String(40))
     shipped_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     __table_args__ = (
@@ -128,6 +128,17 @@ class Order(Base):
             "id",
             postgresql_where=sa.text("status IN ('pending_review', 'held')"),
             sqlite_where=sa.text("status IN ('pending_review', 'held')"),
+        ),
+        # Split origin, merge group, tracking number: most orders have none, and an order is
+        # written (and its review update re-indexed) without them until it has one.
+        *(
+            sa.Index(
+                f"ix_orders_order_{col}",
+                col,
+                postgresql_where=sa.text(f"{col} IS NOT NULL"),
+                sqlite_where=sa.text(f"{col} IS NOT NULL"),
+            )
+            for col in ("parent_id", "merge_group", "tracking_no")
         ),
     )
 
