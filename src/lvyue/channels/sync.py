@@ -85,7 +85,7 @@ def sync_shop(
                 continue
             with UnitOfWork(engine, actor=f"sync:{shop_code}") as uow:
                 result = service.import_raw(uow, shop_code, stored, adapter.parse)
-            orders.keep_statistics_fresh(engine)
+            orders.between_batches(engine)
             report.new += result.imported
             report.updated += result.updated
             report.errors += len(result.rejected)

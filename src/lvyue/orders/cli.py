@@ -63,7 +63,7 @@ def import_jsonl(
             with open_uow(db) as uow:
                 report.add(service.import_orders(uow, shop, batch))
                 engine = uow.engine
-            service.keep_statistics_fresh(engine)
+            service.between_batches(engine)
             bar.advance(task, len(batch))
     return report
 
@@ -92,7 +92,7 @@ def import_table(
             with open_uow(db) as uow:
                 report.add(service.import_canonical(uow, shop, good))
                 engine = uow.engine
-            service.keep_statistics_fresh(engine)
+            service.between_batches(engine)
             bar.advance(task, len(batch))
     return report
 
@@ -158,7 +158,7 @@ def run_pipeline(
                         limit=get_settings().batch_size,
                         recheck_waiting=recheck_waiting,
                     )
-                service.keep_statistics_fresh(uow.engine)
+                service.between_batches(uow.engine)
                 if not batch.examined:
                     break
                 after = batch.last_id

@@ -38,8 +38,8 @@ from lvyue.orders.service.importing import (
 from lvyue.orders.service.pipeline import (
     DryRunChange,
     ProcessReport,
+    between_batches,
     dry_run_rules,
-    keep_statistics_fresh,
     process_orders,
 )
 from lvyue.orders.service.privacy import RECEIVER_FIELDS, record_reveal, reveal_receiver
@@ -61,6 +61,7 @@ __all__ = [
     "approve_order",
     "assign_carrier",
     "assign_warehouse",
+    "between_batches",
     "cancel_order",
     "content_hash",
     "correct_address",
@@ -70,7 +71,6 @@ __all__ = [
     "hold_order",
     "import_canonical",
     "import_orders",
-    "keep_statistics_fresh",
     "lines_hash",
     "map_sku",
     "merge_orders",

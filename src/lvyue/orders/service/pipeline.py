@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from lvyue.config import get_settings
+from lvyue.core import collector
 from lvyue.core.clock import now
 from lvyue.core.db import in_clauses, refresh_statistics
 from lvyue.core.errors import ValidationError
@@ -186,10 +187,12 @@ PIPELINE_TABLES = [
 ]
 
 
-def keep_statistics_fresh(engine: Engine) -> None:
+def between_batches(engine: Engine) -> None:
     """Call between batches of a bulk run (never inside one): re-plans stay index-friendly
-    as the tables grow, whether or not autovacuum keeps up."""
+    as the tables grow, whether or not autovacuum keeps up, and the garbage collector leaves
+    the reference data the first batch loaded alone (``core.collector``)."""
     refresh_statistics(engine, PIPELINE_TABLES)
+    collector.settle()
 
 
 def process_orders(
