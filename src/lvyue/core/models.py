@@ -58,3 +58,14 @@ class EventLogEntry(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=now, index=True)
 
     __table_args__ = ({"sqlite_autoincrement": True},)
+
+
+class Revision(Base):
+    """A token per kind of reference data, replaced by every write to it, so that a process
+    may keep what it loaded for as long as the token it read it under stays the same
+    (``core.revisions``)."""
+
+    __tablename__ = "core_revision"
+
+    name: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    token: Mapped[int] = mapped_column(sa.BigInteger)

@@ -6,6 +6,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from lvyue.core import revisions
 from lvyue.core.db import table_of
 from lvyue.core.uow import UnitOfWork
 from lvyue.logistics.models import Carrier, CarrierService, Rate
@@ -17,10 +18,20 @@ SERVICE = table_of(CarrierService)
 RATE = table_of(Rate)
 
 
+# Carriers, services and rates: every write to them replaces this revision's token
+# (triggers of migration 0018).
+SERVICES_REVISION = "logistics.services"
+
+
 def load_services(uow: UnitOfWork) -> list[Candidate]:
     """Every active service of an active carrier, with its whole rate table, ordered by service
-    code: load once per batch and pass to :func:`lvyue.logistics.selection.select_service` for
-    each order. Three queries, whatever the number of services and rates."""
+    code, to pass to :func:`lvyue.logistics.selection.select_service` for each order. Loaded
+    once per process while the carriers and rates stay as they are (``core.revisions``): a
+    rate table of every province pair is thousands of rows, read at every pipeline batch."""
+    return revisions.cached(uow, SERVICES_REVISION, lambda: _load_services(uow))
+
+
+def _load_services(uow: UnitOfWork) -> list[Candidate]:
     conn = uow.conn
     carriers = dict(
         conn.execute(
