@@ -253,3 +253,38 @@ def test_address_check_through_the_root_command(capsys, db):
     rc, out, _ = run(capsys, db, "address", "check", "杭州市西湖区文三路90号", "--json")
     result = json.loads(out)
     assert rc == 0 and result["province"] == "浙江省" and result["completed"] == ["province"]
+
+
+def test_import_reviews_new_orders_when_asked(capsys, db, uow, tmp_path: Path, monkeypatch):
+    from lvyue.config import get_settings
+    from tests.factories import setup_world
+
+    setup_world(uow, skus={"A": {"HZ": 3}})
+
+    def write(name: str, *docs: dict) -> str:
+        path = tmp_path / name
+        path.write_text("".join(json.dumps(d, ensure_ascii=False) + "\n" for d in docs))
+        return str(path)
+
+    def status(ext: str) -> str:
+        by_ext = {o["external_id"]: o for o in run_json(capsys, db, "orders", "list")}
+        return str(by_ext[ext]["status"])
+
+    def import_(path: str, *flags: str) -> tuple[int, str]:
+        rc, out, _ = run(capsys, db, "orders", "import", path, "--shop", "S1", *flags)
+        return rc, out
+
+    rc, out = import_(write("a.jsonl", canonical("R1", [("A", 2)])))
+    assert rc == 0 and "reviewed" not in out and status("R1") == "pending_review"
+    f = write("b.jsonl", canonical("R2", [("A", 2)]), canonical("R3", [("A", 1)], status="unpaid"))
+    rc, out = import_(f, "--review")
+    assert rc == 0 and "imported 2" in out and "reviewed 1: allocated 1, held 0" in out
+    assert status("R2") == "allocated" and status("R3") == "pending_payment"
+    # The setting turns it on for every import; R4 finds the stock R2 took.
+    monkeypatch.setattr(get_settings(), "review_on_import", True)
+    rc, out = import_(write("c.jsonl", canonical("R4", [("A", 2)])))
+    assert "reviewed 1: allocated 0, held 1" in out and status("R4") == "held"
+    assert run(capsys, db, "stock", "verify")[0] == 0
+    # R1 still waits for the pipeline, which now finds the last unit not enough either.
+    rc, out, _ = run(capsys, db, "orders", "process")
+    assert status("R1") == "held"

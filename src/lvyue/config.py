@@ -29,6 +29,11 @@ class Settings(BaseSettings):
     oversell_policy: str = "wait"
     # Split an order across warehouses when no single one can ship it (several parcels).
     allow_split: bool = False
+    # Review, allocate and reserve new orders in the transaction that imports them (pull,
+    # webhook and file import) instead of at the next ``orders process`` (ADR 0009): orders
+    # reach the warehouse at once, and a sale day's import does a third less work. Off, the
+    # buyer has until the next processing run to change the order before it is reviewed.
+    review_on_import: bool = False
     # Low-stock alert (stock.low) when available stock of a SKU in a warehouse falls to or below
     # this; a level's own low_stock_threshold wins. None: only levels with their own threshold.
     low_stock_threshold: int | None = None

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import pytest
+import sqlalchemy as sa
 
 from lvyue.config import get_settings
 from lvyue.core.errors import ValidationError
 from lvyue.inventory import queries as stock
 from lvyue.inventory import service as inventory
 from lvyue.orders import queries, service
+from lvyue.orders.models import Order
 from tests.factories import canonical, import_dicts, process_all, setup_world
 
 
@@ -114,6 +116,16 @@ def test_orders_of_one_buyer_and_address_ship_as_one_parcel(uow):
     got = by_ext(uow)
     assert got["M5"]["merge_group"] == got["M1"]["id"]
     assert got["M5"]["warehouse"] == got["M1"]["warehouse"]
+    # One that cannot join it nor ship alone is held, its shortage noted once.
+    import_dicts(uow, [canonical("M6", [("A", 50)], receiver=same)])
+    process_all(uow)
+    got = by_ext(uow)
+    assert got["M6"]["status"] == "held"
+    with uow(readonly=True) as u:
+        log = u.conn.execute(
+            sa.select(Order.review_log).where(Order.external_id == "M6")
+        ).scalar_one()
+    assert [e["outcome"] for e in log] == ["hold:out_of_stock"]
 
 
 def test_operator_merge_brings_orders_to_one_warehouse(uow):

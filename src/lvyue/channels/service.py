@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from lvyue.channels.adapters.base import PayloadError, RawOrder, ShopCredentials
 from lvyue.channels.models import RawOrderRecord, ShopConnection
 from lvyue.channels.stockrule import StockRule
+from lvyue.config import get_settings
 from lvyue.core.bulk import allocate_ids, insert_many
 from lvyue.core.clock import now
 from lvyue.core.crypto import decrypt, encrypt
@@ -323,9 +324,12 @@ def import_raw(
     shop_code: str,
     stored: Sequence[tuple[int, RawOrder]],
     parse: Callable[[RawOrder], CanonicalOrder],
+    *,
+    review: bool | None = None,
 ) -> orders.ImportReport:
     """Parse stored payloads and import them; a payload that does not parse is marked with the
-    reason and never stops the others."""
+    reason and never stops the others. ``review``: review new orders in the same transaction
+    (ADR 0009); by default as the ``review_on_import`` setting says."""
     parsed: list[tuple[int, CanonicalOrder]] = []
     errors: list[dict[str, Any]] = []
     for raw_id, raw in stored:
@@ -333,7 +337,11 @@ def import_raw(
             parsed.append((raw_id, parse(raw)))
         except (PayloadError, ValueError, KeyError, TypeError) as exc:
             errors.append({"rid": raw_id, "err": f"{type(exc).__name__}: {exc}"[:2000]})
-    report = orders.import_canonical(uow, shop_code, sorted(parsed, key=lambda p: p[1].changed_at))
+    if review is None:
+        review = get_settings().review_on_import
+    report = orders.import_canonical(
+        uow, shop_code, sorted(parsed, key=lambda p: p[1].changed_at), review=review
+    )
     report.rejected.extend((e["rid"], e["err"]) for e in errors)
     for cond in in_clauses(uow.conn, RAW.c.id, [rid for rid, _ in parsed]):
         uow.conn.execute(sa.update(RAW).where(cond).values(status="imported"))

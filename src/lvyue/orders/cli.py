@@ -42,7 +42,7 @@ def _batches(items: Iterator[tuple[int, str]], size: int) -> Iterator[list[tuple
 
 
 def import_jsonl(
-    db: str | None, shop: str, path: Path, *, progress: bool = True
+    db: str | None, shop: str, path: Path, *, progress: bool = True, review: bool = False
 ) -> service.ImportReport:
     """Stream a JSON-lines file in batches, one transaction per batch: memory stays flat and
     a re-run after a crash is safe because import is idempotent."""
@@ -61,7 +61,7 @@ def import_jsonl(
         task = bar.add_task("import", total=total)
         for batch in _batches(_numbered_lines(path), get_settings().batch_size):
             with open_uow(db) as uow:
-                report.add(service.import_orders(uow, shop, batch))
+                report.add(service.import_orders(uow, shop, batch, review=review))
                 engine = uow.engine
             service.between_batches(engine)
             bar.advance(task, len(batch))
@@ -72,7 +72,13 @@ TABLE_SUFFIXES = (".csv", ".tsv", ".txt", ".xlsx", ".xlsm")
 
 
 def import_table(
-    db: str | None, shop: str, path: Path, mapping: tabular.ColumnMapping, sheet: str | None
+    db: str | None,
+    shop: str,
+    path: Path,
+    mapping: tabular.ColumnMapping,
+    sheet: str | None,
+    *,
+    review: bool = False,
 ) -> service.ImportReport:
     """Spreadsheet orders in batches, one transaction per batch; bad orders are reported by
     row and column, good ones kept."""
@@ -90,7 +96,7 @@ def import_table(
             good = [(n, o) for n, o in batch if isinstance(o, CanonicalOrder)]
             report.rejected += [(n, str(o)) for n, o in batch if isinstance(o, tabular.RowError)]
             with open_uow(db) as uow:
-                report.add(service.import_canonical(uow, shop, good))
+                report.add(service.import_canonical(uow, shop, good, review=review))
                 engine = uow.engine
             service.between_batches(engine)
             bar.advance(task, len(batch))
@@ -105,6 +111,14 @@ def import_cmd(
         Path | None, typer.Option(help="column mapping for CSV/Excel (YAML or JSON)")
     ] = None,
     sheet: Annotated[str | None, typer.Option(help="Excel sheet name (default: the first)")] = None,
+    review: Annotated[
+        bool | None,
+        typer.Option(
+            "--review/--no-review",
+            help="review, allocate and reserve new orders as they are imported "
+            "(default: the review_on_import setting)",
+        ),
+    ] = None,
     db: DbOption = None,
 ) -> None:
     """Import orders; the same file twice changes nothing. Bad lines or rows are listed with
@@ -118,12 +132,14 @@ def import_cmd(
         )
     with open_uow(db, readonly=True) as uow:
         service.shop_id(uow, shop)  # fail fast with a clear message before reading the file
+    if review is None:
+        review = get_settings().review_on_import
     if suffix in TABLE_SUFFIXES:
         columns = tabular.load_mapping(mapping) if mapping else tabular.DEFAULT_MAPPING
-        report = import_table(db, shop, file, columns, sheet)
+        report = import_table(db, shop, file, columns, sheet, review=review)
         where = "row"
     else:
-        report = import_jsonl(db, shop, file)
+        report = import_jsonl(db, shop, file, review=review)
         where = "line"
     console.print(report.summary())
     for number, reason in report.rejected:

@@ -163,8 +163,13 @@ class ReviewContext:
 
 
 def load_review_context(
-    uow: UnitOfWork, orders: Sequence[Any], facts: dict[int, OrderFacts]
+    uow: UnitOfWork,
+    orders: Sequence[Any],
+    facts: dict[int, OrderFacts],
+    unsaved: Sequence[Any] = (),
 ) -> ReviewContext:
+    """``unsaved``: orders of the batch not written yet (review on import, ADR 0009), each
+    with ``id``, ``status``, ``dup_key`` and ``ordered_at``, seen as if they were."""
     conn = uow.conn
     settings = get_settings()
     sku_ids = {ln.sku_id for f in facts.values() for ln in f.lines if ln.sku_id is not None}
@@ -203,14 +208,18 @@ def load_review_context(
         skus=skus,
         shops=shops,
         customers=customers,
-        duplicates=_duplicates(uow, orders, timedelta(hours=settings.duplicate_window_hours)),
+        duplicates=_duplicates(
+            uow, orders, timedelta(hours=settings.duplicate_window_hours), unsaved
+        ),
         buyer_message_review=settings.buyer_message_review == "manual",
         services=load_services(uow),
         waiting=_waiting(uow, orders, {w.id: w.code for w in wh_rows}),
     )
 
 
-def _duplicates(uow: UnitOfWork, orders: Sequence[Any], window: timedelta) -> dict[int, list[int]]:
+def _duplicates(
+    uow: UnitOfWork, orders: Sequence[Any], window: timedelta, unsaved: Sequence[Any]
+) -> dict[int, list[int]]:
     keys = sorted({o.dup_key for o in orders if o.dup_key})
     others: dict[str, list[Any]] = defaultdict(list)
     for cond in in_clauses(uow.conn, ORDER.c.dup_key, keys):
@@ -220,6 +229,10 @@ def _duplicates(uow: UnitOfWork, orders: Sequence[Any], window: timedelta) -> di
             )
         ).all():
             others[row.dup_key].append(row)
+    wanted = set(keys)
+    for o in unsaved:  # as the query would have found them
+        if o.dup_key in wanted and o.status != "cancelled":
+            others[o.dup_key].append(o)
     found: dict[int, list[int]] = {}
     for o in orders:
         # Only the later order is suspect: the first one is the purchase.

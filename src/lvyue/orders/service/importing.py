@@ -34,6 +34,8 @@ from lvyue.orders.service._base import (
     _shop,
     _transition,
 )
+from lvyue.orders.service.intake import record_review, review_new
+from lvyue.orders.service.pipeline import ProcessReport
 from lvyue.orders.skus import LineRef, resolve_lines
 
 # --------------------------------------------------------------------------- import
@@ -45,18 +47,27 @@ class ImportReport:
     updated: int = 0
     unchanged: int = 0
     rejected: list[tuple[int, str]] = field(default_factory=list)
+    # What review on import decided for the new orders (ADR 0009); empty without it.
+    review: ProcessReport = field(default_factory=ProcessReport)
 
     def add(self, other: ImportReport) -> None:
         self.imported += other.imported
         self.updated += other.updated
         self.unchanged += other.unchanged
         self.rejected.extend(other.rejected)
+        self.review.add(other.review)
 
     def summary(self) -> str:
-        return (
+        text = (
             f"imported {self.imported}, updated {self.updated}, "
             f"unchanged {self.unchanged}, rejected {len(self.rejected)}"
         )
+        if self.review.examined:
+            text += (
+                f"; reviewed {self.review.examined}: allocated {self.review.allocated}, "
+                f"held {self.review.held}"
+            )
+        return text
 
 
 def _pydantic_reason(exc: PydanticError) -> str:
@@ -168,7 +179,7 @@ def lines_hash(o: CanonicalOrder) -> str:
 
 
 def import_orders(
-    uow: UnitOfWork, shop_code: str, items: Iterable[tuple[int, str]]
+    uow: UnitOfWork, shop_code: str, items: Iterable[tuple[int, str]], *, review: bool = False
 ) -> ImportReport:
     """Import canonical orders given as (line number, JSON text); bad lines are reported by
     number with the field and the problem, good lines kept (see ``import_canonical``)."""
@@ -181,17 +192,23 @@ def import_orders(
             parsed.append((line_no, parse_canonical(text)))
         except ValueError as exc:
             rejected.append((line_no, str(exc)))
-    report = import_canonical(uow, shop_code, parsed)
+    report = import_canonical(uow, shop_code, parsed, review=review)
     report.rejected = sorted(rejected + report.rejected)
     return report
 
 
 def import_canonical(
-    uow: UnitOfWork, shop_code: str, items: Iterable[tuple[int, CanonicalOrder]]
+    uow: UnitOfWork,
+    shop_code: str,
+    items: Iterable[tuple[int, CanonicalOrder]],
+    *,
+    review: bool = False,
 ) -> ImportReport:
     """Import parsed canonical orders. Idempotent per (shop, external_id): the same content
     again is 'unchanged'; changed content updates the order as far as its state allows (see
-    ``_apply_update``). New orders are linked to a customer profile."""
+    ``_apply_update``). New orders are linked to a customer profile. With ``review`` the new
+    orders waiting for review are reviewed, allocated and reserved in the same transaction and
+    inserted with their outcome (ADR 0009); changed orders wait for the pipeline as before."""
     report = ImportReport()
     shop = _shop(uow, shop_code)
     sid = shop.id
@@ -247,10 +264,11 @@ def import_canonical(
         ids = allocate_ids(uow.conn, ORDER, len(new_rows))
         for oid, values in zip(ids, new_rows, strict=True):
             values["id"] = oid
-        insert_many(uow.conn, ORDER, new_rows)
         lines = [
             row for oid, (o, _) in zip(ids, new, strict=True) for row in _line_rows(oid, o, skus)
         ]
+        reviewed = review_new(uow, new_rows, lines, ts) if review else None
+        insert_many(uow.conn, ORDER, new_rows)
         insert_many(uow.conn, LINE, lines)
         _transition(
             uow,
@@ -262,6 +280,8 @@ def import_canonical(
             {oid: OrderRef(sid, o.external_id, None) for oid, (o, _) in zip(ids, new, strict=True)},
         )
         report.imported += len(new)
+        if reviewed is not None:
+            report.review = record_review(uow, reviewed, ts)
 
     for ext, (_, order, digest) in latest.items():
         row = existing.get(ext)

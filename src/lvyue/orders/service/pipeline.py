@@ -210,13 +210,45 @@ def process_orders(
         return report
     report.examined = len(orders)
     report.last_id = orders[-1].id
-    ids = [o.id for o in orders]
-    conn = uow.conn
     ts = now()
-
-    lines_by_order = _lines_of(uow, ids)
+    lines_by_order = _lines_of(uow, [o.id for o in orders])
     # SKUs created or mapped since import are picked up here, which releases unknown_sku holds.
     found = _resolve_unknown_lines(uow, orders, lines_by_order)
+    d = decide(uow, orders, lines_by_order, found)
+    _write_outcomes(uow, orders, ts, d)
+    return finish(uow, orders, lines_by_order, d, report)
+
+
+@dataclass
+class Decisions:
+    """What review, rules and allocation decided for a batch, with the stock reserved."""
+
+    demand: dict[int, dict[int, int]]
+    ctx: Any
+    holds: dict[int, dict[str, str]]
+    logs: dict[int, list[dict[str, str]]]
+    steps: dict[int, list[str]]
+    extra_tags: dict[int, list[str]]
+    allocated: dict[int, int]
+    why: dict[int, str]
+    carriers: dict[int, Quote]
+    merged: dict[int, int]
+    siblings: set[int]
+    available: dict[tuple[int, int], int]
+
+
+def decide(
+    uow: UnitOfWork,
+    orders: Sequence[Any],
+    lines_by_order: dict[int, list[Any]],
+    found: dict[int, int],
+    unsaved: Sequence[Any] = (),
+) -> Decisions:
+    """Review, rules, warehouse and carrier for ``orders`` (rows with ``REVIEW_COLUMNS``, in
+    id order) and their lines, and the reservation of the stock of those placed. Reads the
+    batch's reference data in a handful of queries, decides in pure code (``orders.review``,
+    ``orders.rules``, ``fulfillment.allocation``), writes only the reservations. ``unsaved``:
+    see ``load_review_context``."""
     facts = {
         o.id: OrderFacts(
             o.id,
@@ -234,7 +266,7 @@ def process_orders(
         )
         for o in orders
     }
-    ctx = load_review_context(uow, orders, facts)
+    ctx = load_review_context(uow, orders, facts, unsaved)
     demand = {oid: expand_demand(f.lines, ctx.bundles) for oid, f in facts.items()}
     wanted = {s for d in demand.values() for s in d}
     # Plan on an unlocked read; the levels are locked only just before reserving (below), so
@@ -287,43 +319,56 @@ def process_orders(
         holds = {k: dict(v) for k, v in before[0].items()}
         logs = {k: list(v) for k, v in before[1].items()}
         placed = _placement(passed, demand, dict(locked), ctx, rule_facts, outcomes, holds, logs)
-    plans, why, carriers = placed.plans, placed.why, placed.carriers
-    merged, siblings, available = placed.merged, placed.siblings, placed.available
+    plans = placed.plans
 
     results = inventory.reserve(uow, plans, reason="order allocated")
     allocated = {p.doc_id: p.warehouse_id for p, ok in zip(plans, results, strict=True) if ok}
     lost = [p.doc_id for p, ok in zip(plans, results, strict=True) if not ok]
     for oid in lost:  # cannot happen with locked levels; kept as a safe fallback
         holds[oid]["out_of_stock"] = "库存不足"
-
-    status_of = {o.id: S(o.status) for o in orders}
-    report.approved = report.allocated = len(allocated)
-    newly_held = [oid for oid in ids if holds[oid] and status_of[oid] is not S.HELD]
-    _write_outcomes(
-        uow,
-        orders,
-        ts,
-        allocated=allocated,
-        why=why,
-        carriers=carriers,
+    return Decisions(
+        demand=demand,
+        ctx=ctx,
+        holds=holds,
         logs=logs,
         steps=steps,
         extra_tags=extra_tags,
-        merged=merged,
-        holds=holds,
+        allocated=allocated,
+        why=placed.why,
+        carriers=placed.carriers,
+        merged=placed.merged,
+        siblings=placed.siblings,
+        available=placed.available,
     )
-    if siblings:  # the order joined keeps the group id it gave
-        conn.execute(
+
+
+def finish(
+    uow: UnitOfWork,
+    orders: Sequence[Any],
+    lines_by_order: dict[int, list[Any]],
+    d: Decisions,
+    report: ProcessReport,
+) -> ProcessReport:
+    """After the outcomes are written: the orders joined by a merge keep their group id,
+    orders short of stock are split or cut down as the settings say, and the report counts."""
+    if d.siblings:  # the order joined keeps the group id it gave
+        uow.conn.execute(
             sa.update(ORDER)
-            .where(ORDER.c.id.in_(sorted(siblings)), ORDER.c.merge_group.is_(None))
+            .where(ORDER.c.id.in_(sorted(d.siblings)), ORDER.c.merge_group.is_(None))
             .values(merge_group=ORDER.c.id)
         )
-    report.held = len(newly_held)
+    holds = d.holds
+    ids = [o.id for o in orders]
+    status_of = {o.id: S(o.status) for o in orders}
+    report.approved = report.allocated = len(d.allocated)
+    report.held = sum(1 for oid in ids if holds[oid] and status_of[oid] is not S.HELD)
     report.still_held = sum(1 for oid in ids if holds[oid] and status_of[oid] is S.HELD)
     settings = get_settings()
     for o in orders:
         if set(holds[o.id]) == {"out_of_stock"} and settings.allow_split:
-            moves = _cross_warehouse_split(o, lines_by_order[o.id], demand[o.id], available, ctx)
+            moves = _cross_warehouse_split(
+                o, lines_by_order[o.id], d.demand[o.id], d.available, d.ctx
+            )
             if moves:
                 split_order(uow, o.id, moves, reason="跨仓拆单: 没有一个仓库能发全部商品")
                 report.requeued += 1
@@ -381,6 +426,8 @@ def _placement(
             if target:
                 out.siblings.add(gid)
             continue
+        if len(group) == 1 and target is not None:
+            continue  # tried alone already: its hold is noted once
         for o in group:  # one by one: alone, or when the group fits no single warehouse
             _place(
                 [o], demand, available, ctx, rule_facts, outcomes, plans, why, carriers, holds, logs
@@ -420,27 +467,22 @@ _HELD_OUTCOME = (
 )
 
 
-def _write_outcomes(
-    uow: UnitOfWork,
-    orders: Sequence[Any],
-    ts: Any,
-    *,
-    allocated: dict[int, int],
-    why: dict[int, str],
-    carriers: dict[int, Quote],
-    logs: dict[int, list[dict[str, str]]],
-    steps: dict[int, list[str]],
-    extra_tags: dict[int, list[str]],
-    merged: dict[int, int],
-    holds: dict[int, dict[str, str]],
-) -> None:
+@dataclass
+class Outcomes:
+    """The examined orders' decided columns (``_OUTCOME`` parameters for the orders placed,
+    ``_HELD_OUTCOME`` for the others), their status hops for the history and the changes to
+    announce."""
+
+    placed: list[dict[str, Any]] = field(default_factory=list)
+    others: list[dict[str, Any]] = field(default_factory=list)
+    hops: list[tuple[int, S | None, S, str]] = field(default_factory=list)
+    changes: list[tuple[int, S | None, S, str]] = field(default_factory=list)
+
+
+def outcomes_of(orders: Sequence[Any], ts: Any, d: Decisions) -> Outcomes:
     """Status, warehouse, carrier, review log, steps, tags and merge group of each examined
-    order in one statement per order (conditional on the status read, so a concurrent change
-    rolls the batch back), their history rows, current holds and reserved line quantities."""
-    placed: list[dict[str, Any]] = []
-    others: list[dict[str, Any]] = []
-    hops: list[tuple[int, S | None, S, str]] = []
-    changes: list[tuple[int, S | None, S, str]] = []
+    order, each status change checked against the lifecycle."""
+    out = Outcomes()
     for o in orders:
         oid, old = o.id, S(o.status)
         tags = list(o.tags or [])
@@ -448,42 +490,59 @@ def _write_outcomes(
             "oid": oid,
             "old": old.value,
             "ts": ts,
-            "log": logs[oid],
-            "tags": tags + [t for t in extra_tags[oid] if t not in tags],
+            "log": d.logs[oid],
+            "tags": tags + [t for t in d.extra_tags[oid] if t not in tags],
         }
-        if oid in allocated:
+        if oid in d.allocated:
             ORDER_LIFECYCLE.check(old, S.APPROVED)
             ORDER_LIFECYCLE.check(S.APPROVED, S.ALLOCATED)
-            hops.append((oid, old, S.APPROVED, "自动审核通过"))
-            hops.append((oid, S.APPROVED, S.ALLOCATED, f"分仓并锁定库存: {why[oid]}"))
-            changes.append((oid, old, S.ALLOCATED, hops[-1][3]))
-            q = carriers.get(oid)
+            out.hops.append((oid, old, S.APPROVED, "自动审核通过"))
+            out.hops.append((oid, S.APPROVED, S.ALLOCATED, f"分仓并锁定库存: {d.why[oid]}"))
+            out.changes.append((oid, old, S.ALLOCATED, out.hops[-1][3]))
+            q = d.carriers.get(oid)
             row.update(
                 new=S.ALLOCATED.value,
-                wh=allocated[oid],
+                wh=d.allocated[oid],
                 carrier=q.carrier_code if q else None,
                 service=q.service_code if q else None,
                 cost=q.cost if q else None,
                 steps=[],
-                mg=merged.get(oid),
+                mg=d.merged.get(oid),
             )
-            placed.append(row)
+            out.placed.append(row)
             continue
-        new = S.HELD if holds[oid] else old
+        new = S.HELD if d.holds[oid] else old
         if new is not old:
             ORDER_LIFECYCLE.check(old, new)
-            hops.append((oid, old, new, "挂起: " + ", ".join(holds[oid])))
-            changes.append(hops[-1])
-        row.update(new=new.value, steps=steps[oid], mg=None)
-        others.append(row)
-    _update_orders(uow, _OUTCOME, placed)
-    _update_orders(uow, _HELD_OUTCOME, others)
-    _history(uow, hops, ts)
+            out.hops.append((oid, old, new, "挂起: " + ", ".join(d.holds[oid])))
+            out.changes.append(out.hops[-1])
+        row.update(new=new.value, steps=d.steps[oid], mg=None)
+        out.others.append(row)
+    return out
+
+
+def record_outcomes(
+    uow: UnitOfWork, orders: Sequence[Any], ts: Any, d: Decisions, out: Outcomes
+) -> None:
+    """The history rows of the examined orders' hops, their current holds, and the notices
+    of their changes, once their rows hold the outcome."""
+    _history(uow, out.hops, ts)
     refs = {
-        o.id: OrderRef(o.shop_id, o.external_id, allocated.get(o.id, o.warehouse_id))
+        o.id: OrderRef(o.shop_id, o.external_id, d.allocated.get(o.id, o.warehouse_id))
         for o in orders
     }
-    for cond in in_clauses(uow.conn, LINE.c.order_id, sorted(allocated)):
+    _set_holds(uow, {oid: ({} if oid in d.allocated else h) for oid, h in d.holds.items()}, ts)
+    _announce(uow, out.changes, ts, refs)  # after the holds: order.held notices carry them
+
+
+def _write_outcomes(uow: UnitOfWork, orders: Sequence[Any], ts: Any, d: Decisions) -> None:
+    """The outcome of each examined order in one statement per order (conditional on the
+    status read, so a concurrent change rolls the batch back), its history, current holds
+    and reserved line quantities."""
+    out = outcomes_of(orders, ts, d)
+    _update_orders(uow, _OUTCOME, out.placed)
+    _update_orders(uow, _HELD_OUTCOME, out.others)
+    for cond in in_clauses(uow.conn, LINE.c.order_id, sorted(d.allocated)):
         uow.conn.execute(
             sa.update(LINE)
             .where(
@@ -493,8 +552,7 @@ def _write_outcomes(
             )
             .values(reserved=LINE.c.quantity)
         )
-    _set_holds(uow, {oid: ({} if oid in allocated else h) for oid, h in holds.items()}, ts)
-    _announce(uow, changes, ts, refs)  # after the holds: order.held notices carry them
+    record_outcomes(uow, orders, ts, d, out)
 
 
 def _place(
