@@ -4,7 +4,8 @@ hot SKUs with too little stock, then the invariants are checked.
     .venv/bin/python bench/contention.py [--db URL] [--processes 8] [--orders 300]
 
 Each worker (multiprocessing, spawn) imports its own canonical orders in small batches
-(``orders.service.import_canonical``, one transaction each) and after every batch runs
+(``orders.service.import_canonical``, one transaction each; every other batch with review on
+import, ADR 0009, which reviews and reserves in that transaction) and after every batch runs
 ``orders.service.process_orders`` from its cursor to the end (checks, rules, allocation,
 reservation), so imports and reservations of all workers interleave. Every order wants 1-3 of
 the hot SKUs (and sometimes one ordinary SKU); the hot SKUs have far less stock than demand.
@@ -107,16 +108,17 @@ def worker(url: str, index: int, n: int, batch: int, seed: int, start: Any, resu
     t0 = time.perf_counter()
     cursor, examined, allocated = 0, 0, 0
 
-    def import_one(items: list[tuple[int, CanonicalOrder]]) -> None:
+    def import_one(items: list[tuple[int, CanonicalOrder]], review: bool) -> None:
         with UnitOfWork(engine, actor=f"w{index}") as uow:
-            import_canonical(uow, SHOP, items)
+            import_canonical(uow, SHOP, items, review=review)
 
     def process_one(after: int) -> Any:
         with UnitOfWork(engine, actor=f"w{index}") as uow:
             return process_orders(uow, after_id=after, limit=batch)
 
     for i in range(0, n, batch):
-        _retrying(import_one, orders[i : i + batch])
+        # Every other batch reviewed on import (ADR 0009): both ways reserve the hot SKUs.
+        _retrying(import_one, orders[i : i + batch], (i // batch) % 2 == 0)
         while True:
             report = _retrying(process_one, cursor)
             if not report.examined:

@@ -6,8 +6,10 @@ points, restarted, and at the end nothing is lost, nothing is applied twice, sto
 The worker (this script with ``--worker``, a subprocess) reads a deterministic stream of
 channel payloads (``bench/workload.py``: Taobao, Tmall and Pinduoduo orders, ~10% problem
 orders; every unpaid order is sent again later as paid, an update of the same order) and, per
-batch of 100, stores and imports them (``store_raw`` + ``import_raw``, one transaction), then
-runs ``process_orders`` batches from its cursor; at the end of its range a full pass. A restart
+batch of 100, stores and imports them (``store_raw`` + ``import_raw``, one transaction; every
+other batch with review on import, ADR 0009, so that the new orders are reviewed, allocated
+and reserved in that same transaction), then runs ``process_orders`` batches from its cursor;
+at the end of its range a full pass. A restart
 starts over from the beginning of the range: imports are idempotent and the pipeline picks up
 whatever is still waiting.
 
@@ -104,9 +106,10 @@ def run_worker(url: str, start: int, count: int, seed: int) -> int:
     parse = workload.parsers()
     print("READY", flush=True)
     cursor = 0
-    for batch in workload.batches(stream(start, count, seed), WORKER_BATCH):
+    for i, batch in enumerate(workload.batches(stream(start, count, seed), WORKER_BATCH)):
         with UnitOfWork(engine, actor="crash-worker") as uow:
-            workload.import_batch(uow, batch, shops, parse)
+            # Every other batch reviewed on import (ADR 0009): kills land in both kinds.
+            workload.import_batch(uow, batch, shops, parse, review=i % 2 == 0)
         cursor = _process_from(url, cursor)
     _process_from(url, 0)  # orders paid after the cursor passed them
     print("DONE", flush=True)

@@ -99,7 +99,7 @@ def pipeline_share(orders: int) -> dict[str, Any]:
         for name, fn in originals.items():
             setattr(PiiKeyring, name, timed(name, fn))
         t0 = time.perf_counter()
-        pipeline.run_import(db.url, orders, 11)
+        pipeline.run_import(db.url, orders, 11, review=True)
         pipeline.run_process(db.url, orders)
         wall = time.perf_counter() - t0
     finally:

@@ -42,6 +42,7 @@ from lvyue.inventory import service as inventory
 from lvyue.logistics.demo import seed_demo_logistics
 from lvyue.orders.canonical import CanonicalOrder
 from lvyue.orders.rules_service import load_rules
+from lvyue.orders.service import ProcessReport
 
 BATCH = 500  # orders per transaction, as LVYUE_BATCH_SIZE's default
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
@@ -494,15 +495,35 @@ def batches(items: Iterator[GenOrder], size: int) -> Iterator[list[GenOrder]]:
         yield batch
 
 
+def shop_batches(items: Iterator[GenOrder], size: int) -> Iterator[list[GenOrder]]:
+    """Batches of one shop's orders, each shop's sent when it has ``size`` of them (the rest
+    at the end), as a shop's pull or order file is imported: ``size`` orders per transaction.
+    Holds at most one partial batch per shop."""
+    pending: dict[str, list[GenOrder]] = defaultdict(list)
+    for item in items:
+        batch = pending[item.shop]
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            pending[item.shop] = []
+    for batch in pending.values():
+        if batch:
+            yield batch
+
+
 def import_batch(
     uow: UnitOfWork,
     batch: list[GenOrder],
     shop_ids: dict[str, int],
     parse: dict[str, Callable[[RawOrder], CanonicalOrder]],
     timer: Callable[[str, float], None] | None = None,
+    *,
+    review: bool = False,
+    reviewed: ProcessReport | None = None,
 ) -> int:
-    """Store the raw payloads and import them, shop by shop, in the caller's transaction.
-    Returns how many payloads were new."""
+    """Store the raw payloads and import them, shop by shop, in the caller's transaction,
+    with review on import if ``review`` (its counts added to ``reviewed``). Returns how many
+    payloads were new."""
     by_shop: dict[str, list[GenOrder]] = defaultdict(list)
     for g in batch:
         by_shop[g.shop].append(g)
@@ -511,7 +532,9 @@ def import_batch(
         t0 = time.perf_counter()
         stored = channels.store_raw(uow, shop_ids[shop], [g.raw for g in group], "bench")
         t1 = time.perf_counter()
-        report = channels.import_raw(uow, shop, stored, parse[group[0].platform])
+        report = channels.import_raw(uow, shop, stored, parse[group[0].platform], review=review)
+        if reviewed is not None:
+            reviewed.add(report.review)
         t2 = time.perf_counter()
         if report.rejected:
             raise RuntimeError(f"{shop}: payloads rejected: {report.rejected[:3]}")

@@ -22,6 +22,7 @@ echo "== lint: ruff, import contracts, mypy"
 bench_smoke() {  # the benchmarks at a small size: their invariants, not their speed
   local db_args=("$@")
   .venv/bin/python bench/pipeline.py --orders 2000 "${db_args[@]/#/--db=}"
+  .venv/bin/python bench/pipeline.py --orders 2000 --two-pass --no-floor "${db_args[@]/#/--db=}"
   .venv/bin/python bench/contention.py --processes 3 --orders 100 "${db_args[@]/#/--db=}"
   .venv/bin/python bench/crash.py --kills 3 --round 300 "${db_args[@]/#/--db=}"
 }
