@@ -6,14 +6,18 @@ N realistic channel orders (Taobao, Tmall and Pinduoduo shops; 1-5 lines over th
 catalogue's ~190 SKUs with sizes, colours and bundles; receivers in all 31 provinces; ~10%
 problem orders: unpaid, bad address, invalid phone, unknown SKU, oversold, large amount) are
 generated one batch at a time as platform payloads (``bench/workload.py``) and pushed through
-the real code, one transaction per batch of 500 as ``lvyue orders import`` / ``process`` do:
+the real code, one transaction per 500 orders of one shop as ``lvyue orders import`` takes a
+shop's file:
 
 1. import: ``channels.service.store_raw`` (verbatim payload rows) + ``import_raw`` (the
    adapter's ``parse``, then ``orders.service.import_canonical``: address parsing and phone
-   check, SKU mapping and bundles, customer link, order/line/history rows);
-2. process: ``orders.service.process_orders`` batches as ``run_pipeline`` runs them (built-in
-   checks, the demo merchant's rules, nearest-warehouse allocation, carrier choice over the
-   demo rate tables, reservation).
+   check, SKU mapping and bundles, customer link, order/line/history rows) with review on
+   import (ADR 0009): built-in checks, the demo merchant's rules, nearest-warehouse
+   allocation, carrier choice over the demo rate tables and reservation, in the same
+   transaction;
+2. process: ``orders.service.process_orders`` batches as ``run_pipeline`` runs them, which
+   re-check the orders held for reasons the system clears itself. With ``--two-pass`` the
+   import leaves the orders waiting and this step reviews them (review on import off).
 
 Stages inside those transactions are timed by wrapping the functions the services call (a
 few µs per call). The floor then writes the same kind of rows for the same N orders with
