@@ -85,22 +85,16 @@ def _instrument() -> list[str]:
         ("lvyue.orders.skus", "resolve_lines", "sku_mapping"),
         ("lvyue.orders.context", "load_review_context", "review_context"),
         ("lvyue.inventory.service", "reserve", "reserve"),
-        ("", "_place", "allocate"),  # the pipeline's warehouse + carrier choice
     ]
     loaded = [m for name, m in list(sys.modules.items()) if name.startswith("lvyue.")]
     done = []
+    # The pipeline's warehouse + carrier choice: a method of its placer.
+    placer = getattr(importlib.import_module("lvyue.orders.service.pipeline"), "_Placer", None)
+    if placer is not None and callable(getattr(placer, "place", None)):
+        placer.place = _timed("allocate", placer.place)
+        done.append("allocate")
     for path, attr, stage in targets:
-        if path:
-            fn = getattr(importlib.import_module(path), attr, None)
-        else:
-            fn = next(
-                (
-                    getattr(m, attr)
-                    for m in loaded
-                    if m.__name__.startswith("lvyue.orders.service") and hasattr(m, attr)
-                ),
-                None,
-            )
+        fn = getattr(importlib.import_module(path), attr, None)
         if not callable(fn):
             continue
         wrapped = _timed(stage, fn)

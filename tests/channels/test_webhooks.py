@@ -82,3 +82,53 @@ def test_bad_signature_and_bad_body_are_refused_and_store_nothing(client, fake, 
         == "unknown_shop"
     )
     assert count(engine, "channels_raw_order") == 0
+
+
+def test_with_review_on_import_orders_reach_the_warehouse_as_they_arrive(
+    client, fake, uow, engine, monkeypatch
+):
+    from lvyue.config import get_settings
+    from lvyue.inventory import queries as stock
+
+    monkeypatch.setattr(get_settings(), "review_on_import", True)
+    fake.add_variant("TEE-BLK-M")
+    hangzhou = {
+        "name": "王芳",
+        "address1": "文三路 90 号",
+        "address2": "",
+        "city": "杭州市",
+        "province": "浙江省",
+        "country": "China",
+        "country_code": "CN",
+        "zip": "310012",
+        "phone": "13812345678",
+    }
+    pushed = fake.add_order(
+        lines=[{"sku": "TEE-BLK-M", "quantity": 2, "price": "19.90"}],
+        created_at=fake.now - timedelta(minutes=5),
+        shipping_address={**hangzhou, "address1": "西湖区文三路 90 号"},
+    )["id"]
+    headers, body = fake.webhook("orders/create", pushed)
+    assert client.post("/webhooks/shopify/SP", content=body, headers=headers).status_code == 200
+    fake.add_order(
+        lines=[{"sku": "TEE-BLK-M", "quantity": 1, "price": "19.90"}],
+        created_at=fake.now - timedelta(minutes=4),
+        shipping_address={**hangzhou, "name": "李雷", "address1": "西湖区天目山路 5 号"},
+    )
+    with serve(fake) as url:
+        with uow() as u:
+            u.conn.execute(service.CONN.update().values(base_url=url))
+        with httpx.Client(timeout=5) as http:
+            report = sync_shop(
+                engine,
+                "SP",
+                lambda a: ShopifyAdapter(a.credentials, http, sleep=lambda s: None),
+                since=fake.now - timedelta(hours=1),
+                until=fake.now,
+            )
+    assert (report.fetched, report.new) == (2, 1)
+    with uow(readonly=True) as u:  # no `orders process` ran: both were reviewed on arrival
+        orders = queries.list_orders(u)
+        levels = {(r["sku"], r["warehouse"]): r["reserved"] for r in stock.stock_levels(u)}
+    assert [(o["status"], o["warehouse"]) for o in orders] == [("allocated", "HZ")] * 2
+    assert levels[("TEE-BLK-M", "HZ")] == 3

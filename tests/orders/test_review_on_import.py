@@ -43,17 +43,25 @@ BATCH = 90
 
 def _day(skus: list[demo_data.DemoSku]) -> dict[str, list[dict[str, Any]]]:
     """Two shops' orders, with repeats of the same buyer and address (merged into one parcel)
-    and double clicks (same items again: duplicate suspects), within and across batches."""
+    and double clicks (same items again: duplicate suspects), within and across batches, and
+    unpaid orders sent again a batch later, paid (updates that now wait for review)."""
     rng = random.Random(7)
     out = {}
     for shop in ("TB01", "PDD01"):
         docs = demo_data.orders(260, skus, shop, seed=3)
-        for i in rng.sample(range(len(docs) - 1), 40):
+        twinned = set(rng.sample(range(len(docs) - 1), 40))
+        for i in sorted(twinned, reverse=True):
             twin = json.loads(json.dumps(docs[i]))
             twin["external_id"] += "-again"
             if rng.random() < 0.5:  # same parcel, other items
                 twin["lines"] = [dict(docs[i + 1]["lines"][0])]
             docs.insert(min(len(docs), i + rng.choice((1, 3, BATCH))), twin)
+        unpaid = [d for d in docs if d["status"] == "unpaid" and "-again" not in d["external_id"]]
+        for doc in unpaid:
+            if any(t["external_id"] == doc["external_id"] + "-again" for t in docs):
+                continue  # a paid copy of a twin would share its parcel: keep the cases apart
+            paid = {**doc, "status": "paid", "paid_at": doc["created_at"]}
+            docs.insert(min(len(docs), docs.index(doc) + BATCH), paid)
         out[shop] = docs
     return out
 
@@ -166,6 +174,8 @@ def test_review_on_import_decides_as_the_pipeline_does(
     statuses = {o["status"] for o in one_pass["orders"].values()}
     # The day has every outcome the comparison must cover.
     assert {"allocated", "held", "pending_payment", "cancelled"} <= statuses
+    paid_later = [h for h in one_pass["history"] if h[3] == '"已付款"']
+    assert len(paid_later) >= 10
     held = {code for _, code, _ in one_pass["holds"]}
     assert {"out_of_stock", "unknown_sku", "duplicate_suspect"} <= held
     assert sum(1 for o in one_pass["orders"].values() if o["merge_group"]) >= 10

@@ -128,6 +128,24 @@ def test_orders_of_one_buyer_and_address_ship_as_one_parcel(uow):
     assert [e["outcome"] for e in log] == ["hold:out_of_stock"]
 
 
+def test_an_order_shipped_from_another_warehouse_does_not_join_the_parcel(uow):
+    setup_world(uow, skus={"A": {"HZ": 5}, "C": {"GZ": 5}})
+    import_dicts(uow, [canonical("P1", [("A", 1)], buyer={"id": "b-same", "nick": "小王"})])
+    process_all(uow)
+    # Same buyer and address, but what P2 wants is only in GZ: a parcel of its own.
+    import_dicts(uow, [canonical("P2", [("C", 1)], buyer={"id": "b-same", "nick": "小王"})])
+    process_all(uow)
+    got = by_ext(uow)
+    assert (got["P1"]["warehouse"], got["P2"]["warehouse"]) == ("HZ", "GZ")
+    assert got["P1"]["merge_group"] is None and got["P2"]["merge_group"] is None
+    # One that HZ can ship joins P1's parcel.
+    import_dicts(uow, [canonical("P3", [("A", 2)], buyer={"id": "b-same", "nick": "小王"})])
+    process_all(uow)
+    got = by_ext(uow)
+    assert got["P3"]["warehouse"] == "HZ"
+    assert got["P3"]["merge_group"] == got["P1"]["merge_group"] == got["P1"]["id"]
+
+
 def test_operator_merge_brings_orders_to_one_warehouse(uow):
     setup_world(uow, skus={"A": {"HZ": 5}, "B": {"GZ": 5}})
     r1 = {

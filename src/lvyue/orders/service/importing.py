@@ -35,7 +35,7 @@ from lvyue.orders.service._base import (
     _transition,
 )
 from lvyue.orders.service.intake import record_review, review_new
-from lvyue.orders.service.pipeline import ProcessReport
+from lvyue.orders.service.pipeline import ProcessReport, process_orders
 from lvyue.orders.skus import LineRef, resolve_lines
 
 # --------------------------------------------------------------------------- import
@@ -208,7 +208,8 @@ def import_canonical(
     again is 'unchanged'; changed content updates the order as far as its state allows (see
     ``_apply_update``). New orders are linked to a customer profile. With ``review`` the new
     orders waiting for review are reviewed, allocated and reserved in the same transaction and
-    inserted with their outcome (ADR 0009); changed orders wait for the pipeline as before."""
+    inserted with their outcome (ADR 0009), and changed orders that now wait for review (paid
+    since, or changed while held) go through a pipeline batch in it."""
     report = ImportReport()
     shop = _shop(uow, shop_code)
     sid = shop.id
@@ -232,6 +233,22 @@ def import_canonical(
         existing.update({r.external_id: r for r in rows})
     skus = resolve_lines(uow, sid, (_ref(ln) for _, o, _ in latest.values() for ln in o.lines))
     ts = now()
+
+    # Changed orders first: reviewed on import, they come before the new ones (lower ids), as
+    # the pipeline would take them.
+    changed = []
+    for ext, (_, order, digest) in latest.items():
+        row = existing.get(ext)
+        if row is None:
+            continue
+        if row.content_hash == digest:
+            report.unchanged += 1
+        else:
+            _apply_update(uow, row, order, digest, skus, ts)
+            report.updated += 1
+            changed.append(row.id)
+    if review and changed:  # e.g. paid now: to review, through the pipeline's own batch
+        report.review.add(process_orders(uow, limit=len(changed), only=changed))
 
     new = [(o, d) for ext, (_, o, d) in latest.items() if ext not in existing]
     if new:
@@ -281,17 +298,7 @@ def import_canonical(
         )
         report.imported += len(new)
         if reviewed is not None:
-            report.review = record_review(uow, reviewed, ts)
-
-    for ext, (_, order, digest) in latest.items():
-        row = existing.get(ext)
-        if row is None:
-            continue
-        if row.content_hash == digest:
-            report.unchanged += 1
-        else:
-            _apply_update(uow, row, order, digest, skus, ts)
-            report.updated += 1
+            report.review.add(record_review(uow, reviewed, ts))
     return report
 
 

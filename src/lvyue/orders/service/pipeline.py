@@ -109,14 +109,20 @@ STOCK_RECHECK_AFTER = timedelta(minutes=10)
 
 
 def _candidates(
-    uow: UnitOfWork, after_id: int, limit: int, *, recheck_waiting: bool = False
+    uow: UnitOfWork,
+    after_id: int,
+    limit: int,
+    *,
+    recheck_waiting: bool = False,
+    only: Sequence[int] | None = None,
 ) -> list[Any]:
     """Orders the pipeline may move: waiting for review, or held only for reasons the system
     re-checks itself. An order held only for stock comes back only when stock became available
     after its last review (or ``STOCK_RECHECK_AFTER`` passed): parallel workers and repeated
     passes do not re-review every waiting order each time. On PostgreSQL rows are claimed with
     SKIP LOCKED so that parallel workers share the work instead of queueing on it.
-    ``recheck_waiting`` brings every waiting order back (after a settings change)."""
+    ``recheck_waiting`` brings every waiting order back (after a settings change); ``only``
+    limits the batch to these orders."""
     manual = sa.select(HOLD.c.order_id).where(
         HOLD.c.order_id == ORDER.c.id, HOLD.c.code.not_in(sorted(AUTO_RECHECK))
     )
@@ -146,6 +152,8 @@ def _candidates(
         # index and sort every waiting order on each batch: 1 s a batch at a million orders.
         .with_hint(ORDER, f"INDEXED BY {REVIEW_QUEUE_INDEX}", dialect_name="sqlite")
     )
+    if only is not None:
+        stmt = stmt.where(ORDER.c.id.in_(sorted(only)))
     if uow.is_postgres:
         stmt = stmt.with_for_update(of=ORDER, skip_locked=True)
     return list(uow.conn.execute(stmt).all())
@@ -196,7 +204,12 @@ def between_batches(engine: Engine) -> None:
 
 
 def process_orders(
-    uow: UnitOfWork, *, after_id: int = 0, limit: int = 500, recheck_waiting: bool = False
+    uow: UnitOfWork,
+    *,
+    after_id: int = 0,
+    limit: int = 500,
+    recheck_waiting: bool = False,
+    only: Sequence[int] | None = None,
 ) -> ProcessReport:
     """Run one batch of the pipeline: built-in checks, merchant rules, warehouse choice and
     reservation, each decision written to the order's review log.
@@ -205,7 +218,7 @@ def process_orders(
     (``orders.review``, ``orders.rules``, ``fulfillment.allocation``) and writes in bulk.
     """
     report = ProcessReport(last_id=after_id)
-    orders = _candidates(uow, after_id, limit, recheck_waiting=recheck_waiting)
+    orders = _candidates(uow, after_id, limit, recheck_waiting=recheck_waiting, only=only)
     if not orders:
         return report
     report.examined = len(orders)
@@ -411,28 +424,16 @@ def _placement(
 ) -> _Placement:
     """Place the passed orders against ``available`` (deducted as plans are made); orders that
     cannot be placed get their hold reason in ``holds`` and ``logs``."""
-    out = _Placement(available)
-    plans, why, carriers = out.plans, out.why, out.carriers
+    placer = _Placer(_Placement(available), demand, ctx, rule_facts, outcomes, holds, logs)
     for group in merge_groups(passed, ctx):
-        lead = group[0]
-        # An order of the same buyer and address already waiting in a warehouse: join it.
-        target = ctx.merge_target(lead)
-        together = (len(group) > 1 or target is not None) and _place(
-            group, demand, available, ctx, rule_facts, outcomes, plans, why, carriers, holds, logs
-        )
-        if together:
-            gid = target[1] if target else lead.merge_group or lead.id
-            out.merged.update({o.id: gid for o in group})
-            if target:
-                out.siblings.add(gid)
-            continue
-        if len(group) == 1 and target is not None:
-            continue  # tried alone already: its hold is noted once
+        # A parcel of the same buyer and address already waiting in a warehouse: the group
+        # joins it if it goes to that warehouse.
+        target = ctx.merge_target(group[0])
+        if len(group) > 1 and placer.place(group, target):
+            continue  # one parcel for the batch's orders of one buyer and address
         for o in group:  # one by one: alone, or when the group fits no single warehouse
-            _place(
-                [o], demand, available, ctx, rule_facts, outcomes, plans, why, carriers, holds, logs
-            )
-    return out
+            placer.place([o], target if len(group) == 1 else ctx.merge_target(o))
+    return placer.out
 
 
 # Every column the pipeline decides, written in one conditional UPDATE per order.
@@ -555,82 +556,95 @@ def _write_outcomes(uow: UnitOfWork, orders: Sequence[Any], ts: Any, d: Decision
     record_outcomes(uow, orders, ts, d, out)
 
 
-def _place(
-    group: list[Any],
-    demand: dict[int, dict[int, int]],
-    available: dict[tuple[int, int], int],
-    ctx: Any,
-    rule_facts: dict[int, dict[str, Any]],
-    outcomes: dict[int, Any],
-    plans: list[inventory.Reservation],
-    why: dict[int, str],
-    carriers: dict[int, Quote],
-    holds: dict[int, dict[str, str]],
-    logs: dict[int, list[dict[str, str]]],
-) -> bool:
-    """Choose one warehouse and one carrier service for ``group`` (one parcel) and plan its
-    reservations, deducting from ``available``. A single order that cannot be placed is held
-    with the reason; a group that cannot returns False and changes nothing."""
-    lead = group[0]
-    total: dict[int, int] = defaultdict(int)
-    for o in group:
-        for sku, qty in demand[o.id].items():
-            total[sku] += qty
-    specified = next((outcomes[o.id].warehouse for o in group if outcomes[o.id].warehouse), None)
-    choice = allocate(
-        total,
-        available,
-        ctx.warehouses,
-        chain=ctx.chain,
-        specified=specified or (ctx.merge_target(lead) or (None, 0))[0],
-        distance_km=ctx.distance_to(lead),
-        cost=ctx.cost_from(lead, rule_facts[lead.id]),
-    )
-    alone = len(group) == 1
-    if choice.warehouse_id is None:
-        if alone:
-            short = shortages(total, available, [w.id for w in ctx.warehouses])
-            holds[lead.id]["out_of_stock"] = "库存不足: " + ", ".join(
-                f"{ctx.sku_code(s)}×{q}" for s, q in short.items()
-            )
-            logs[lead.id].append(
-                {"source": "check:stock", "outcome": "hold:out_of_stock", "detail": choice.why}
-            )
-        return False
-    wh = choice.warehouse_id
-    parcel = {
-        "weight_g": sum(rule_facts[o.id]["weight_g"] for o in group),
-        "sku_tags": sorted({t for o in group for t in rule_facts[o.id]["sku_tags"]}),
-    }
-    forced = next((outcomes[o.id].carrier for o in group if outcomes[o.id].carrier), None)
-    sel = ctx.carrier_for(lead, wh, parcel, forced)
-    if sel is not None and sel.chosen is None:
-        if alone:
-            holds[lead.id]["no_carrier"] = "; ".join(sel.reasons)[:300]
-            logs[lead.id].append(
-                {"source": "carrier", "outcome": "hold:no_carrier", "detail": sel.summary()}
-            )
-        return False
-    reason = choice.why if alone else f"{choice.why}; 合单发货 ({len(group)} 单)"
-    code = next(w.code for w in ctx.warehouses if w.id == wh)
-    for o in group:
-        for sku, qty in demand[o.id].items():
-            available[(sku, wh)] -= qty
-        plans.append(inventory.Reservation(DOC, o.id, wh, demand[o.id]))
-        why[o.id] = reason
-        logs[o.id].append(
-            {"source": "allocation", "outcome": f"warehouse:{code}", "detail": reason}
+@dataclass
+class _Placer:
+    out: _Placement
+    demand: dict[int, dict[int, int]]
+    ctx: Any
+    rule_facts: dict[int, dict[str, Any]]
+    outcomes: dict[int, Any]
+    holds: dict[int, dict[str, str]]
+    logs: dict[int, list[dict[str, str]]]
+
+    def place(self, group: list[Any], target: tuple[str, int] | None) -> bool:
+        """Choose one warehouse and one carrier service for ``group`` (one parcel), preferring
+        the warehouse of ``target`` (a parcel of the same buyer waiting there), and plan its
+        reservations, deducting from the availability. A single order that cannot be placed
+        is held with the reason; a group that cannot returns False and changes nothing. The
+        group joins ``target``'s parcel only if it goes to the same warehouse."""
+        ctx, demand, rule_facts, outcomes = self.ctx, self.demand, self.rule_facts, self.outcomes
+        available, holds, logs = self.out.available, self.holds, self.logs
+        lead = group[0]
+        total: dict[int, int] = defaultdict(int)
+        for o in group:
+            for sku, qty in demand[o.id].items():
+                total[sku] += qty
+        specified = next(
+            (outcomes[o.id].warehouse for o in group if outcomes[o.id].warehouse), None
         )
-        if sel is not None and sel.chosen is not None:
-            carriers[o.id] = sel.chosen
+        choice = allocate(
+            total,
+            available,
+            ctx.warehouses,
+            chain=ctx.chain,
+            specified=specified or (target or (None, 0))[0],
+            distance_km=ctx.distance_to(lead),
+            cost=ctx.cost_from(lead, rule_facts[lead.id]),
+        )
+        alone = len(group) == 1
+        if choice.warehouse_id is None:
+            if alone:
+                short = shortages(total, available, [w.id for w in ctx.warehouses])
+                holds[lead.id]["out_of_stock"] = "库存不足: " + ", ".join(
+                    f"{ctx.sku_code(s)}×{q}" for s, q in short.items()
+                )
+                logs[lead.id].append(
+                    {"source": "check:stock", "outcome": "hold:out_of_stock", "detail": choice.why}
+                )
+            return False
+        wh = choice.warehouse_id
+        parcel = {
+            "weight_g": sum(rule_facts[o.id]["weight_g"] for o in group),
+            "sku_tags": sorted({t for o in group for t in rule_facts[o.id]["sku_tags"]}),
+        }
+        forced = next((outcomes[o.id].carrier for o in group if outcomes[o.id].carrier), None)
+        sel = ctx.carrier_for(lead, wh, parcel, forced)
+        if sel is not None and sel.chosen is None:
+            if alone:
+                holds[lead.id]["no_carrier"] = "; ".join(sel.reasons)[:300]
+                logs[lead.id].append(
+                    {"source": "carrier", "outcome": "hold:no_carrier", "detail": sel.summary()}
+                )
+            return False
+        reason = choice.why if alone else f"{choice.why}; 合单发货 ({len(group)} 单)"
+        code = next(w.code for w in ctx.warehouses if w.id == wh)
+        out = self.out
+        for o in group:
+            for sku, qty in demand[o.id].items():
+                available[(sku, wh)] -= qty
+            out.plans.append(inventory.Reservation(DOC, o.id, wh, demand[o.id]))
+            out.why[o.id] = reason
             logs[o.id].append(
-                {
-                    "source": "carrier",
-                    "outcome": f"carrier:{sel.chosen.service_code}",
-                    "detail": sel.summary(),
-                }
+                {"source": "allocation", "outcome": f"warehouse:{code}", "detail": reason}
             )
-    return True
+            if sel is not None and sel.chosen is not None:
+                out.carriers[o.id] = sel.chosen
+                logs[o.id].append(
+                    {
+                        "source": "carrier",
+                        "outcome": f"carrier:{sel.chosen.service_code}",
+                        "detail": sel.summary(),
+                    }
+                )
+        if target is not None and target[0] != code:
+            target = None  # shipped from elsewhere: nothing to join
+        if alone and target is None:
+            return True
+        gid = target[1] if target else lead.merge_group or lead.id
+        out.merged.update({o.id: gid for o in group})
+        if target:
+            out.siblings.add(gid)
+        return True
 
 
 def _cross_warehouse_split(
