@@ -40,6 +40,21 @@ def client(db, uow, fake):
         yield c
 
 
+def pull(fake, uow, engine):
+    """The last hour's orders pulled from the fake shop, as `lvyue channels sync` does."""
+    with serve(fake) as url:
+        with uow() as u:
+            u.conn.execute(service.CONN.update().values(base_url=url))
+        with httpx.Client(timeout=5) as http:
+            return sync_shop(
+                engine,
+                "SP",
+                lambda a: ShopifyAdapter(a.credentials, http, sleep=lambda s: None),
+                since=fake.now - timedelta(hours=1),
+                until=fake.now,
+            )
+
+
 def test_webhook_twice_and_then_the_pull_give_one_order(client, fake, uow, engine):
     fake.add_variant("TEE-BLK-M")
     oid = fake.add_order(
@@ -51,17 +66,7 @@ def test_webhook_twice_and_then_the_pull_give_one_order(client, fake, uow, engin
     assert first.status_code == 200 and first.json()["imported"] == 1
     again = client.post("/webhooks/shopify/SP", content=body, headers=headers)
     assert again.json() == {"received": True, "duplicate": True}
-    with serve(fake) as url:
-        with uow() as u:
-            u.conn.execute(service.CONN.update().values(base_url=url))
-        with httpx.Client(timeout=5) as http:
-            report = sync_shop(
-                engine,
-                "SP",
-                lambda a: ShopifyAdapter(a.credentials, http, sleep=lambda s: None),
-                since=fake.now - timedelta(hours=1),
-                until=fake.now,
-            )
+    report = pull(fake, uow, engine)
     assert (report.fetched, report.new, report.updated) == (1, 0, 0)
     assert count(engine, "orders_order") == 1
     with uow(readonly=True) as u:
@@ -115,17 +120,7 @@ def test_with_review_on_import_orders_reach_the_warehouse_as_they_arrive(
         created_at=fake.now - timedelta(minutes=4),
         shipping_address={**hangzhou, "name": "李雷", "address1": "西湖区天目山路 5 号"},
     )
-    with serve(fake) as url:
-        with uow() as u:
-            u.conn.execute(service.CONN.update().values(base_url=url))
-        with httpx.Client(timeout=5) as http:
-            report = sync_shop(
-                engine,
-                "SP",
-                lambda a: ShopifyAdapter(a.credentials, http, sleep=lambda s: None),
-                since=fake.now - timedelta(hours=1),
-                until=fake.now,
-            )
+    report = pull(fake, uow, engine)
     assert (report.fetched, report.new) == (2, 1)
     with uow(readonly=True) as u:  # no `orders process` ran: both were reviewed on arrival
         orders = queries.list_orders(u)
