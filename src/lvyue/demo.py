@@ -17,7 +17,6 @@ from lvyue import bootstrap, demo_data
 from lvyue.accounts import service as accounts
 from lvyue.catalog.service import import_catalog
 from lvyue.channels import service as channels
-from lvyue.config import get_settings
 from lvyue.core.cli import DbOption, console, open_uow, resolve_url
 from lvyue.core.db import table_of
 from lvyue.inventory import queries as stock_queries
@@ -91,7 +90,7 @@ def demo_command(
                 for o in demo_data.orders(n, skus, shop, seed=seed, start=start):
                     fh.write(json.dumps(o, ensure_ascii=False) + "\n")
             start += n
-            report.add(import_jsonl(url, shop, path, review=get_settings().review_on_import))
+            report.add(import_jsonl(url, shop, path))
     t_import = time.perf_counter() - t0
     console.print(f"import: {report.summary()} in {t_import:.2f}s")
     t1 = time.perf_counter()

@@ -18,7 +18,6 @@ from sqlalchemy.exc import IntegrityError
 from lvyue.channels.adapters.base import PayloadError, RawOrder, ShopCredentials
 from lvyue.channels.models import RawOrderRecord, ShopConnection
 from lvyue.channels.stockrule import StockRule
-from lvyue.config import get_settings
 from lvyue.core.bulk import allocate_ids, insert_many
 from lvyue.core.clock import now
 from lvyue.core.crypto import decrypt, encrypt
@@ -329,7 +328,7 @@ def import_raw(
 ) -> orders.ImportReport:
     """Parse stored payloads and import them; a payload that does not parse is marked with the
     reason and never stops the others. ``review``: review new orders in the same transaction
-    (ADR 0009); by default as the ``review_on_import`` setting says."""
+    (ADR 0009); by default as the ``review_on_import`` setting says (``import_canonical``)."""
     parsed: list[tuple[int, CanonicalOrder]] = []
     errors: list[dict[str, Any]] = []
     for raw_id, raw in stored:
@@ -337,8 +336,6 @@ def import_raw(
             parsed.append((raw_id, parse(raw)))
         except (PayloadError, ValueError, KeyError, TypeError) as exc:
             errors.append({"rid": raw_id, "err": f"{type(exc).__name__}: {exc}"[:2000]})
-    if review is None:
-        review = get_settings().review_on_import
     report = orders.import_canonical(
         uow, shop_code, sorted(parsed, key=lambda p: p[1].changed_at), review=review
     )

@@ -42,7 +42,12 @@ def _batches(items: Iterator[tuple[int, str]], size: int) -> Iterator[list[tuple
 
 
 def import_jsonl(
-    db: str | None, shop: str, path: Path, *, progress: bool = True, review: bool = False
+    db: str | None,
+    shop: str,
+    path: Path,
+    *,
+    progress: bool = True,
+    review: bool | None = None,
 ) -> service.ImportReport:
     """Stream a JSON-lines file in batches, one transaction per batch: memory stays flat and
     a re-run after a crash is safe because import is idempotent."""
@@ -78,7 +83,7 @@ def import_table(
     mapping: tabular.ColumnMapping,
     sheet: str | None,
     *,
-    review: bool = False,
+    review: bool | None = None,
 ) -> service.ImportReport:
     """Spreadsheet orders in batches, one transaction per batch; bad orders are reported by
     row and column, good ones kept."""
@@ -132,8 +137,6 @@ def import_cmd(
         )
     with open_uow(db, readonly=True) as uow:
         service.shop_id(uow, shop)  # fail fast with a clear message before reading the file
-    if review is None:
-        review = get_settings().review_on_import
     if suffix in TABLE_SUFFIXES:
         columns = tabular.load_mapping(mapping) if mapping else tabular.DEFAULT_MAPPING
         report = import_table(db, shop, file, columns, sheet, review=review)

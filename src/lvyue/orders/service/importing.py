@@ -13,6 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 from pydantic import ValidationError as PydanticError
 
+from lvyue.config import get_settings
 from lvyue.core.bulk import allocate_ids, insert_many
 from lvyue.core.clock import now
 from lvyue.core.db import in_clauses
@@ -179,7 +180,11 @@ def lines_hash(o: CanonicalOrder) -> str:
 
 
 def import_orders(
-    uow: UnitOfWork, shop_code: str, items: Iterable[tuple[int, str]], *, review: bool = False
+    uow: UnitOfWork,
+    shop_code: str,
+    items: Iterable[tuple[int, str]],
+    *,
+    review: bool | None = None,
 ) -> ImportReport:
     """Import canonical orders given as (line number, JSON text); bad lines are reported by
     number with the field and the problem, good lines kept (see ``import_canonical``)."""
@@ -202,14 +207,17 @@ def import_canonical(
     shop_code: str,
     items: Iterable[tuple[int, CanonicalOrder]],
     *,
-    review: bool = False,
+    review: bool | None = None,
 ) -> ImportReport:
     """Import parsed canonical orders. Idempotent per (shop, external_id): the same content
     again is 'unchanged'; changed content updates the order as far as its state allows (see
     ``_apply_update``). New orders are linked to a customer profile. With ``review`` the new
     orders waiting for review are reviewed, allocated and reserved in the same transaction and
     inserted with their outcome (ADR 0009), and changed orders that now wait for review (paid
-    since, or changed while held) go through a pipeline batch in it."""
+    since, or changed while held) go through a pipeline batch in it. ``review`` defaults to
+    the ``review_on_import`` setting."""
+    if review is None:
+        review = get_settings().review_on_import
     report = ImportReport()
     shop = _shop(uow, shop_code)
     sid = shop.id
