@@ -54,8 +54,9 @@ class ReviewContext:
     duplicates: dict[int, list[int]]
     buyer_message_review: bool
     services: list[Candidate]
-    # Merge signature -> (warehouse code, group id) of orders already allocated, not yet picked.
-    waiting: dict[str, tuple[str, int]] = field(default_factory=dict)
+    # Merge signature -> {warehouse code: group id} of the parcels of orders already allocated,
+    # not yet picked, the oldest first.
+    waiting: dict[str, dict[str, int]] = field(default_factory=dict)
     distances: dict[tuple[int, str | None, str | None], float | None] = field(default_factory=dict)
     quotes: dict[tuple[Any, ...], Selection] = field(default_factory=dict)
 
@@ -110,9 +111,11 @@ class ReviewContext:
             "seller_memo": o.seller_memo,
         }
 
-    def merge_target(self, o: Any) -> tuple[str, int] | None:
+    def waiting_parcels(self, o: Any) -> dict[str, int]:
+        """The parcels of the same buyer and address waiting in warehouses, by warehouse code
+        (the oldest first): an order going to one of these warehouses joins its parcel."""
         sig = merge_signature(o)
-        return self.waiting.get(sig) if sig else None
+        return self.waiting.get(sig, {}) if sig else {}
 
     def carrier_for(
         self, o: Any, warehouse_id: int, facts: dict[str, Any], forced: str | None
@@ -278,9 +281,9 @@ def merge_groups(orders: Sequence[Any], ctx: ReviewContext) -> list[list[Any]]:
 
 def _waiting(
     uow: UnitOfWork, orders: Sequence[Any], codes: dict[int, str]
-) -> dict[str, tuple[str, int]]:
+) -> dict[str, dict[str, int]]:
     customers = sorted({o.customer_id for o in orders if o.customer_id})
-    found: dict[str, tuple[str, int]] = {}
+    found: dict[str, dict[str, int]] = defaultdict(dict)
     for cond in in_clauses(uow.conn, ORDER.c.customer_id, customers):
         for row in uow.conn.execute(
             sa.select(
@@ -296,9 +299,11 @@ def _waiting(
                 ORDER.c.tags,
                 ORDER.c.warehouse_id,
                 ORDER.c.merge_group,
-            ).where(cond, ORDER.c.status == "allocated")
+            )
+            .where(cond, ORDER.c.status == "allocated")
+            .order_by(ORDER.c.id)
         ).all():
             sig = merge_signature(row)
             if sig and row.warehouse_id in codes:
-                found.setdefault(sig, (codes[row.warehouse_id], row.merge_group or row.id))
-    return found
+                found[sig].setdefault(codes[row.warehouse_id], row.merge_group or row.id)
+    return dict(found)

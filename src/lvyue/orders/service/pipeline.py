@@ -428,11 +428,11 @@ def _placement(
     for group in merge_groups(passed, ctx):
         # A parcel of the same buyer and address already waiting in a warehouse: the group
         # joins it if it goes to that warehouse.
-        target = ctx.merge_target(group[0])
-        if len(group) > 1 and placer.place(group, target):
+        parcels = ctx.waiting_parcels(group[0])
+        if len(group) > 1 and placer.place(group, parcels):
             continue  # one parcel for the batch's orders of one buyer and address
         for o in group:  # one by one: alone, or when the group fits no single warehouse
-            placer.place([o], target if len(group) == 1 else ctx.merge_target(o))
+            placer.place([o], parcels if len(group) == 1 else ctx.waiting_parcels(o))
     return placer.out
 
 
@@ -566,12 +566,12 @@ class _Placer:
     holds: dict[int, dict[str, str]]
     logs: dict[int, list[dict[str, str]]]
 
-    def place(self, group: list[Any], target: tuple[str, int] | None) -> bool:
+    def place(self, group: list[Any], parcels: dict[str, int]) -> bool:
         """Choose one warehouse and one carrier service for ``group`` (one parcel), preferring
-        the warehouse of ``target`` (a parcel of the same buyer waiting there), and plan its
+        the warehouse of the oldest of ``parcels`` (of the same buyer, waiting), and plan its
         reservations, deducting from the availability. A single order that cannot be placed
         is held with the reason; a group that cannot returns False and changes nothing. The
-        group joins ``target``'s parcel only if it goes to the same warehouse."""
+        group joins the parcel waiting in the warehouse it goes to, if there is one."""
         ctx, demand, rule_facts, outcomes = self.ctx, self.demand, self.rule_facts, self.outcomes
         available, holds, logs = self.out.available, self.holds, self.logs
         lead = group[0]
@@ -587,7 +587,7 @@ class _Placer:
             available,
             ctx.warehouses,
             chain=ctx.chain,
-            specified=specified or (target or (None, 0))[0],
+            specified=specified or next(iter(parcels), None),
             distance_km=ctx.distance_to(lead),
             cost=ctx.cost_from(lead, rule_facts[lead.id]),
         )
@@ -636,13 +636,12 @@ class _Placer:
                         "detail": sel.summary(),
                     }
                 )
-        if target is not None and target[0] != code:
-            target = None  # shipped from elsewhere: nothing to join
-        if alone and target is None:
+        joined = parcels.get(code)  # a parcel waiting in this warehouse
+        if alone and joined is None:
             return True
-        gid = target[1] if target else lead.merge_group or lead.id
+        gid = joined or lead.merge_group or lead.id
         out.merged.update({o.id: gid for o in group})
-        if target:
+        if joined:
             out.siblings.add(gid)
         return True
 
