@@ -6,7 +6,7 @@ points, restarted, and at the end nothing is lost, nothing is applied twice, sto
 The worker (this script with ``--worker``, a subprocess) reads a deterministic stream of
 channel payloads (``bench/workload.py``: Taobao, Tmall and Pinduoduo orders, ~10% problem
 orders; every unpaid order is sent again later as paid, an update of the same order) and, per
-batch of 100, stores and imports them (``store_raw`` + ``import_raw``, one transaction; every
+batch of 100, stores and imports them (``channels.service.ingest``, one transaction; every
 other batch with review on import, ADR 0009, so that the new orders are reviewed, allocated
 and reserved in that same transaction), then runs ``process_orders`` batches from its cursor;
 at the end of its range a full pass. A restart

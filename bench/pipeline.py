@@ -6,12 +6,12 @@ N realistic channel orders (Taobao, Tmall and Pinduoduo shops; 1-5 lines over th
 catalogue's ~190 SKUs with sizes, colours and bundles; receivers in all 31 provinces; ~10%
 problem orders: unpaid, bad address, invalid phone, unknown SKU, oversold, large amount) are
 generated one batch at a time as platform payloads (``bench/workload.py``) and pushed through
-the real code, one transaction per 500 orders of one shop as ``lvyue orders import`` takes a
-shop's file:
+the real code, one transaction per 500 orders of one shop as a channel pull takes a shop's
+pages:
 
-1. import: ``channels.service.store_raw`` (verbatim payload rows) + ``import_raw`` (the
-   adapter's ``parse``, then ``orders.service.import_canonical``: address parsing and phone
-   check, SKU mapping and bundles, customer link, order/line/history rows) with review on
+1. import: ``channels.service.ingest`` (verbatim payload rows, the adapter's ``parse``, then
+   ``orders.service.import_canonical``: address parsing and phone check, SKU mapping and
+   bundles, customer link, order/line/history rows) with review on
    import (ADR 0009): built-in checks, the demo merchant's rules, nearest-warehouse
    allocation, carrier choice over the demo rate tables and reservation, in the same
    transaction;
@@ -81,6 +81,9 @@ def _instrument() -> list[str]:
     are being reorganised: match by identity, not by module); returns the stages timed."""
     targets = [
         ("lvyue.orders.normalise", "normalise_receiver", "normalise"),
+        # Payload text, hash, the look-up of known payloads, the insert.
+        ("lvyue.channels.service", "_raw_rows", "store_raw"),
+        ("lvyue.channels.service", "_insert_raws", "store_raw"),
         ("lvyue.customers.service", "link_customers", "customers"),
         ("lvyue.orders.skus", "resolve_lines", "sku_mapping"),
         ("lvyue.orders.context", "load_review_context", "review_context"),
@@ -150,8 +153,8 @@ def run_import(url: str, n: int, seed: int, *, review: bool) -> int:
 
     new = seen = 0
     progress = Progress("import", n)
-    # One shop's orders per transaction, BATCH at a time, as `lvyue orders import` takes a
-    # shop's file (and a channel pull a shop's pages).
+    # One shop's orders per transaction, BATCH at a time, as a channel pull takes a shop's
+    # pages (and `lvyue orders import` a shop's file).
     for batch in workload.shop_batches(stream(), BATCH):
         t1 = time.perf_counter()
         with UnitOfWork(engine, actor="bench") as uow:
@@ -160,7 +163,6 @@ def run_import(url: str, n: int, seed: int, *, review: bool) -> int:
                 batch,
                 shops,
                 parse,
-                lambda k, s: TIMES.__setitem__(k, TIMES[k] + s),
                 review=review,
                 reviewed=REVIEWED,
             )

@@ -176,12 +176,12 @@ def test_the_overview_counts_import_errors_and_shows_only_whole_failures(uow, fa
     assert row["error_count"] == 0
     with uow() as u:
         service.record_sync(u, sid, status="partial", cursor_at=None, error="raw #1: 张三 …")
-        stored = service.store_raw(u, sid, [RawOrder("X1", None, {"id": "X1"})], "pull")
 
         def broken(raw: RawOrder):
             raise PayloadError("receiver: missing")
 
-        service.import_raw(u, "TB", stored, broken)
+        got = service.ingest(u, sid, "TB", [RawOrder("X1", None, {"id": "X1"})], "pull", broken)
+        assert got.report.rejected == [(got.stored[0][0], "PayloadError: receiver: missing")]
     with uow(readonly=True) as u:
         (row,) = queries.shop_overview(u)
     assert row["last_error"] == ""  # a partial sync's messages quote payloads

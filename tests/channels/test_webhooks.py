@@ -13,6 +13,7 @@ from lvyue.channels.adapters.shopify import ShopifyAdapter
 from lvyue.channels.sync import sync_shop
 from lvyue.main import create_app
 from lvyue.orders import queries
+from lvyue.orders import service as orders_service
 from tests.channels.fakes.server import serve
 from tests.channels.fakes.shopify import FakeShopify
 from tests.conftest import count
@@ -127,3 +128,27 @@ def test_with_review_on_import_orders_reach_the_warehouse_as_they_arrive(
         levels = {(r["sku"], r["warehouse"]): r["reserved"] for r in stock.stock_levels(u)}
     assert [(o["status"], o["warehouse"]) for o in orders] == [("allocated", "HZ")] * 2
     assert levels[("TEE-BLK-M", "HZ")] == 3
+
+
+def test_a_webhook_whose_import_failed_is_imported_when_the_platform_retries(
+    client, fake, uow, engine, monkeypatch
+):
+    fake.add_variant("TEE-BLK-M")
+    oid = fake.add_order(
+        lines=[{"sku": "TEE-BLK-M", "quantity": 1, "price": "19.90"}],
+        created_at=fake.now - timedelta(minutes=5),
+    )["id"]
+    headers, body = fake.webhook("orders/create", oid)
+    real = orders_service.import_canonical
+
+    def failing(*args, **kwargs):
+        raise RuntimeError("deadlock detected")
+
+    monkeypatch.setattr(orders_service, "import_canonical", failing)
+    with pytest.raises(RuntimeError):  # the platform sees an error and sends it again later
+        client.post("/webhooks/shopify/SP", content=body, headers=headers)
+    assert count(engine, "channels_raw_order") == 0  # not kept as "seen" without its order
+    monkeypatch.setattr(orders_service, "import_canonical", real)
+    retry = client.post("/webhooks/shopify/SP", content=body, headers=headers)
+    assert retry.status_code == 200 and retry.json()["imported"] == 1
+    assert count(engine, "orders_order") == 1

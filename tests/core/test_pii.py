@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from lvyue import bootstrap
 from lvyue.accounts import service as accounts
 from lvyue.channels import service as channels
-from lvyue.channels.adapters.base import RawOrder
+from lvyue.channels.adapters.base import PayloadError, RawOrder
 from lvyue.cli import main
 from lvyue.config import get_settings
 from lvyue.core import crypto
@@ -31,6 +31,7 @@ from lvyue.core.crypto import (
 from lvyue.core.errors import LvyueError
 from lvyue.orders import queries
 from lvyue.orders import service as orders_service
+from lvyue.orders.canonical import CanonicalOrder
 from tests.factories import canonical, import_dicts, setup_world
 
 KEY_A = "key-a-0123456789abcdef0123456789abcdef"
@@ -149,6 +150,10 @@ def _tokens(engine: sa.Engine) -> list[str]:
     return found
 
 
+def _unread(raw: RawOrder) -> CanonicalOrder:
+    raise PayloadError("stored, not read, in this test")
+
+
 def test_key_rotation(use_keys, uow, engine, db, capsys):
     use_keys(KEY_A)
     setup_world(uow, skus={"A": {"HZ": 5}})
@@ -161,12 +166,14 @@ def test_key_rotation(use_keys, uow, engine, db, capsys):
             base_url="http://127.0.0.1:1",
             secrets={"app_key": "k", "app_secret": "s3cret-A"},
         )
-        stored = channels.store_raw(
+        stored = channels.ingest(
             u,
             orders_service.shop_id(u, "TB1"),
+            "TB1",
             [RawOrder("T1", None, {"tid": "T1", "receiver_mobile": "13900001111"})],
             "pull",
-        )
+            _unread,
+        ).stored
         assert stored
         key = accounts.create_api_key(u, name="erp", role="operations")
     import_dicts(

@@ -53,13 +53,14 @@ def test_personal_data_is_not_stored_in_plain_text(uow, engine, db):
     payload = canonical("P2", [("A", 1)], receiver=receiver(), buyer={"id": "b-p2", "nick": NICK})
     with uow() as u:
         sid = orders.shop_id(u, "S1")
-        stored = channels.store_raw(
+        report = channels.ingest(
             u,
             sid,
+            "S1",
             [RawOrder("P2", None, payload), RawOrder("P3", None, {**payload, "broken": True})],
             "webhook",
-        )
-        report = channels.import_raw(u, "S1", stored, _parse)
+            _parse,
+        ).report
     assert report.imported == 1 and len(report.rejected) == 1
     process_all(uow)
 

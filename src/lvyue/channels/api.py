@@ -61,11 +61,10 @@ def _receive(engine: Engine, platform: str, shop: str, headers: dict[str, str], 
     except (ValueError, KeyError, TypeError):
         return _error(400, "bad_payload", "body must be a JSON order object with an id")
     with UnitOfWork(engine, actor=f"webhook:{shop}") as uow:
-        stored = service.store_raw(uow, access.shop_id, [raw], "webhook")
-    if not stored:
+        got = service.ingest(uow, access.shop_id, shop, [raw], "webhook", adapter.parse)
+    if not got.stored:
         return {"received": True, "duplicate": True}
-    with UnitOfWork(engine, actor=f"webhook:{shop}") as uow:
-        report = service.import_raw(uow, shop, stored, adapter.parse)
+    report = got.report
     return {
         "received": True,
         "duplicate": False,

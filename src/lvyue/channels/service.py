@@ -243,10 +243,54 @@ def payload_text(payload: dict[str, Any]) -> str:
         return json.dumps(payload, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
 
-def store_raw(
+@dataclass
+class Ingested:
+    stored: list[tuple[int, RawOrder]]  # the payloads not seen before, with their raw ids
+    report: orders.ImportReport
+
+
+def ingest(
+    uow: UnitOfWork,
+    shop_id: int,
+    shop_code: str,
+    raws: Sequence[RawOrder],
+    source: str,
+    parse: Callable[[RawOrder], CanonicalOrder],
+    *,
+    review: bool | None = None,
+) -> Ingested:
+    """Store the payloads not seen before and import the orders they carry, in the caller's
+    transaction. A payload that does not parse is stored with the reason (``raw_errors``) and
+    never stops the others. ``review``: review new orders in the same transaction (ADR 0009);
+    by default as the ``review_on_import`` setting says.
+
+    Payloads and orders commit together or not at all: a payload committed on its own before
+    a failed import would be skipped as known by the retry (the next pull, the platform's
+    webhook retry) and its order never imported. Each payload row is written once, with its
+    outcome."""
+    fresh = _raw_rows(uow, shop_id, raws, source)
+    parsed: dict[int, CanonicalOrder] = {}  # by id() of the RawOrder
+    for row, raw in fresh:
+        try:
+            parsed[id(raw)] = parse(raw)
+            row["status"] = "imported"
+        except (PayloadError, ValueError, KeyError, TypeError) as exc:
+            row["status"] = "error"
+            row["error"] = f"{type(exc).__name__}: {exc}"[:2000]
+    stored = _insert_raws(uow, fresh)
+    good = [(rid, parsed[id(raw)]) for rid, raw in stored if id(raw) in parsed]
+    report = orders.import_canonical(
+        uow, shop_code, sorted(good, key=lambda p: p[1].changed_at), review=review
+    )
+    errors = {int(row["id"]): row["error"] for row, _ in fresh if row["status"] == "error"}
+    report.rejected.extend((rid, errors[rid]) for rid, _ in stored if rid in errors)
+    return Ingested(stored, report)
+
+
+def _raw_rows(
     uow: UnitOfWork, shop_id: int, raws: Sequence[RawOrder], source: str
-) -> list[tuple[int, RawOrder]]:
-    """Store payloads verbatim, once per distinct content; return the ones not seen before."""
+) -> list[tuple[dict[str, Any], RawOrder]]:
+    """Rows for the payloads this shop has not stored before (nor earlier in ``raws``)."""
     if not raws:
         return []
     rows: list[dict[str, Any]] = []
@@ -265,7 +309,6 @@ def store_raw(
                 "error": "",
             }
         )
-    conn = uow.conn
     seen = _known_payloads(uow, shop_id, {row["external_id"] for row in rows})
     fresh: list[tuple[dict[str, Any], RawOrder]] = []
     for row, raw in zip(rows, raws, strict=True):
@@ -273,9 +316,15 @@ def store_raw(
         if key not in seen:
             seen.add(key)
             fresh.append((row, raw))
+    return fresh
+
+
+def _insert_raws(
+    uow: UnitOfWork, fresh: list[tuple[dict[str, Any], RawOrder]]
+) -> list[tuple[int, RawOrder]]:
     if not fresh:
         return []
-    ids = allocate_ids(conn, RAW, len(fresh))
+    ids = allocate_ids(uow.conn, RAW, len(fresh))
     for rid, (row, _) in zip(ids, fresh, strict=True):
         row["id"] = rid
     try:
@@ -316,40 +365,6 @@ def _store_skipping_known(
         if uow.conn.execute(stmt, row).first() is not None:
             stored.append((int(row["id"]), raw))
     return stored
-
-
-def import_raw(
-    uow: UnitOfWork,
-    shop_code: str,
-    stored: Sequence[tuple[int, RawOrder]],
-    parse: Callable[[RawOrder], CanonicalOrder],
-    *,
-    review: bool | None = None,
-) -> orders.ImportReport:
-    """Parse stored payloads and import them; a payload that does not parse is marked with the
-    reason and never stops the others. ``review``: review new orders in the same transaction
-    (ADR 0009); by default as the ``review_on_import`` setting says (``import_canonical``)."""
-    parsed: list[tuple[int, CanonicalOrder]] = []
-    errors: list[dict[str, Any]] = []
-    for raw_id, raw in stored:
-        try:
-            parsed.append((raw_id, parse(raw)))
-        except (PayloadError, ValueError, KeyError, TypeError) as exc:
-            errors.append({"rid": raw_id, "err": f"{type(exc).__name__}: {exc}"[:2000]})
-    report = orders.import_canonical(
-        uow, shop_code, sorted(parsed, key=lambda p: p[1].changed_at), review=review
-    )
-    report.rejected.extend((e["rid"], e["err"]) for e in errors)
-    for cond in in_clauses(uow.conn, RAW.c.id, [rid for rid, _ in parsed]):
-        uow.conn.execute(sa.update(RAW).where(cond).values(status="imported"))
-    if errors:
-        uow.conn.execute(
-            sa.update(RAW)
-            .where(RAW.c.id == sa.bindparam("rid"))
-            .values(status="error", error=sa.bindparam("err")),
-            errors,
-        )
-    return report
 
 
 def record_sync(

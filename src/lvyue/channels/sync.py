@@ -80,11 +80,10 @@ def sync_shop(
         for chunk in _chunks(iter(adapter.fetch_orders(start, end)), CHUNK):
             report.fetched += len(chunk)
             with UnitOfWork(engine, actor=f"sync:{shop_code}") as uow:
-                stored = service.store_raw(uow, access.shop_id, chunk, "pull")
-            if not stored:
+                got = service.ingest(uow, access.shop_id, shop_code, chunk, "pull", adapter.parse)
+            if not got.stored:
                 continue
-            with UnitOfWork(engine, actor=f"sync:{shop_code}") as uow:
-                result = service.import_raw(uow, shop_code, stored, adapter.parse)
+            result = got.report
             orders.between_batches(engine)
             report.new += result.imported
             report.updated += result.updated
