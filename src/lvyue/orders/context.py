@@ -54,11 +54,13 @@ class ReviewContext:
     duplicates: dict[int, list[int]]
     buyer_message_review: bool
     services: list[Candidate]
+    # Quotes depend on nothing but the services and the key: shared by every batch reviewed
+    # with the same (revision-cached) services, see ``_quotes_for``.
+    quotes: dict[tuple[Any, ...], Selection]
     # Merge signature -> {warehouse code: group id} of the parcels of orders already allocated,
     # not yet picked, the oldest first.
     waiting: dict[str, dict[str, int]] = field(default_factory=dict)
     distances: dict[tuple[int, str | None, str | None], float | None] = field(default_factory=dict)
-    quotes: dict[tuple[Any, ...], Selection] = field(default_factory=dict)
 
     def sku_code(self, sku_id: int) -> str:
         row = self.skus.get(sku_id)
@@ -124,24 +126,22 @@ class ReviewContext:
         the merchant has set up no carriers (nothing to choose from, nothing to hold for)."""
         if not self.services:
             return None
-        key = (
-            warehouse_id,
-            o.addr_province,
-            int(facts["weight_g"]),
-            tuple(facts["sku_tags"]),
-            forced,
-        )
-        if key in self.quotes:  # parcels alike in a batch: one quote
-            return self.quotes[key]
+        origin = self.warehouse_places[warehouse_id][0]
+        key = (origin, o.addr_province, int(facts["weight_g"]), tuple(facts["sku_tags"]), forced)
+        found = self.quotes.get(key)
+        if found is not None:  # parcels alike: one quote
+            return found
         shipment = Shipment(
-            origin_province=self.warehouse_places[warehouse_id][0],
+            origin_province=origin,
             dest_province=o.addr_province or "",
             weight_g=int(facts["weight_g"]),
             tags=frozenset(facts["sku_tags"]),
             forced=forced,
         )
-        self.quotes[key] = select_service(shipment, self.services)
-        return self.quotes[key]
+        if len(self.quotes) >= MAX_QUOTES:
+            self.quotes.clear()
+        found = self.quotes[key] = select_service(shipment, self.services)
+        return found
 
     def cost_from(self, o: Any, facts: dict[str, Any]) -> Callable[[WarehouseFacts], float | None]:
         def cost(w: WarehouseFacts) -> float | None:
@@ -197,6 +197,7 @@ def load_review_context(
             sa.select(CUSTOMER.c.id, CUSTOMER.c.tags, CUSTOMER.c.order_count).where(cond)
         ).all():
             customers[cust.id] = cust
+    services = load_services(uow)
     wh_rows = conn.execute(
         sa.select(WAREHOUSE)
         .where(WAREHOUSE.c.active.is_(True))
@@ -215,9 +216,23 @@ def load_review_context(
             uow, orders, timedelta(hours=settings.duplicate_window_hours), unsaved
         ),
         buyer_message_review=settings.buyer_message_review == "manual",
-        services=load_services(uow),
+        services=services,
+        quotes=_quotes_for(services),
         waiting=_waiting(uow, orders, {w.id: w.code for w in wh_rows}),
     )
+
+
+MAX_QUOTES = 50_000
+# The quotes made with one list of services; a reload (rates or services changed) starts anew.
+_QUOTES: list[tuple[list[Candidate], dict[tuple[Any, ...], Selection]]] = []
+
+
+def _quotes_for(services: list[Candidate]) -> dict[tuple[Any, ...], Selection]:
+    if _QUOTES and _QUOTES[0][0] is services:
+        return _QUOTES[0][1]
+    quotes: dict[tuple[Any, ...], Selection] = {}
+    _QUOTES[:] = [(services, quotes)]
+    return quotes
 
 
 def _duplicates(
