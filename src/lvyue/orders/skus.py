@@ -39,7 +39,7 @@ def _lookup(
     """(key, sku id) rows of ``stmt`` whose ``key`` is one of ``keys``."""
     found: dict[str, int] = {}
     for cond in in_clauses(uow.conn, key, keys):
-        found.update(uow.conn.execute(stmt.where(cond)).tuples().all())
+        found.update(uow.conn.execute(stmt.where(cond)).all())
     return found
 
 

@@ -148,7 +148,7 @@ def _codes(uow: UnitOfWork, table: sa.Table, ids: set[int]) -> dict[int, str]:
     found: dict[int, str] = {}
     for cond in in_clauses(uow.conn, table.c.id, sorted(ids)):
         found.update(
-            uow.conn.execute(sa.select(table.c.id, table.c.code).where(cond)).tuples().all()
+            uow.conn.execute(sa.select(table.c.id, table.c.code).where(cond)).all()
         )
     return found
 
