@@ -11,13 +11,13 @@ platforms' decrypt call), so the address parser and phone check do their real wo
 
 from __future__ import annotations
 
+import bisect
 import json
 import math
 import random
 import re
 import resource
 import tempfile
-import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -288,6 +288,35 @@ def _lines(
     return out[:6]
 
 
+# Orders arrive in time order: a pull pages through them by time, webhooks come as they are
+# placed. Order i is placed at the moment the day's i-th of DAY_ORDERS orders would be, with
+# the day's shape (a quarter in the first 90 minutes after midnight, the rest peaking at
+# 21:00) and up to half a minute of jitter either way, as pulls overlap and payments lag. A
+# function of i alone, so that a stream restarted at ``start`` sends the same orders.
+DAY_ORDERS = 1_000_000
+DAY_SECONDS = 86_400
+RUSH_SECONDS, RUSH_SHARE, PEAK_SECOND = 90 * 60, 0.25, 21 * 3600
+
+
+def _day_share(t: float) -> float:
+    """Share of the day's orders placed by second ``t``."""
+    rush = min(t / RUSH_SECONDS, 1.0)
+    b, c = DAY_SECONDS, PEAK_SECOND  # triangular(0, b, mode c)
+    tri = t * t / (b * c) if t <= c else 1 - (b - t) ** 2 / (b * (b - c))
+    return RUSH_SHARE * rush + (1 - RUSH_SHARE) * tri
+
+
+_SHARES = [_day_share(t) for t in range(DAY_SECONDS + 1)]
+
+
+def _arrival_second(i: int, jitter: int) -> int:
+    """Seconds after the first day's midnight at which order ``i`` is placed."""
+    day, k = divmod(i, DAY_ORDERS)
+    t = bisect.bisect_left(_SHARES, (k + 0.5) / DAY_ORDERS)
+    t = min(max(t + jitter, 0), DAY_SECONDS - 1)
+    return day * DAY_SECONDS + t
+
+
 def generate(
     n: int, cat: Catalogue, *, seed: int = 11, start: int = 0, day: str = "2026-11-11"
 ) -> Iterator[GenOrder]:
@@ -303,8 +332,13 @@ def generate(
         rng = random.Random(f"{seed}:{i}")
         shop, platform, _, _ = rng.choices(SHOPS, weights=weights)[0]
         problem = _pick_problem(rng)
-        minute = int(rng.triangular(0, 1440, 1260)) if rng.random() > 0.25 else rng.randrange(90)
-        created = base + timedelta(minutes=minute, seconds=rng.randrange(60))
+        # The draws of the random time of day earlier sessions used, kept so that everything
+        # else about order i (lines, receiver, problem) stays as it was.
+        if rng.random() > 0.25:
+            rng.triangular(0, 1440, 1260)
+        else:
+            rng.randrange(90)
+        created = base + timedelta(seconds=_arrival_second(i, rng.randrange(60) - 30))
         paid = None if problem == "unpaid" else created + timedelta(seconds=rng.randrange(5, 120))
         lines = _lines(rng, cat, problem, sellable, hot, scarce, big)
         receiver = _receiver(rng, problem)
@@ -516,32 +550,32 @@ def import_batch(
     batch: list[GenOrder],
     shop_ids: dict[str, int],
     parse: dict[str, Callable[[RawOrder], CanonicalOrder]],
-    timer: Callable[[str, float], None] | None = None,
     *,
     review: bool = False,
     reviewed: ProcessReport | None = None,
 ) -> int:
-    """Store the raw payloads and import them, shop by shop, in the caller's transaction,
-    with review on import if ``review`` (its counts added to ``reviewed``). Returns how many
-    payloads were new."""
+    """Store the raw payloads and import them (``channels.service.ingest``, as a pull or a
+    webhook does), shop by shop, in the caller's transaction, with review on import if
+    ``review`` (its counts added to ``reviewed``). Returns how many payloads were new."""
     by_shop: dict[str, list[GenOrder]] = defaultdict(list)
     for g in batch:
         by_shop[g.shop].append(g)
     new = 0
     for shop, group in by_shop.items():
-        t0 = time.perf_counter()
-        stored = channels.store_raw(uow, shop_ids[shop], [g.raw for g in group], "bench")
-        t1 = time.perf_counter()
-        report = channels.import_raw(uow, shop, stored, parse[group[0].platform], review=review)
+        got = channels.ingest(
+            uow,
+            shop_ids[shop],
+            shop,
+            [g.raw for g in group],
+            "bench",
+            parse[group[0].platform],
+            review=review,
+        )
         if reviewed is not None:
-            reviewed.add(report.review)
-        t2 = time.perf_counter()
-        if report.rejected:
-            raise RuntimeError(f"{shop}: payloads rejected: {report.rejected[:3]}")
-        new += len(stored)
-        if timer:
-            timer("store_raw", t1 - t0)
-            timer("import_raw", t2 - t1)
+            reviewed.add(got.report.review)
+        if got.report.rejected:
+            raise RuntimeError(f"{shop}: payloads rejected: {got.report.rejected[:3]}")
+        new += len(got.stored)
     return new
 
 
