@@ -105,7 +105,8 @@ def _instrument() -> list[str]:
             for name, value in list(vars(module).items()):
                 if value is fn:
                     setattr(module, name, wrapped)
-        done.append(stage)
+        if stage not in done:
+            done.append(stage)
     return done
 
 

@@ -222,7 +222,7 @@ def load_review_context(
     )
 
 
-MAX_QUOTES = 50_000
+MAX_QUOTES = 5_000  # about 1.2 KB each with the demo's 7 services (quotes and reasons)
 # The quotes made with one list of services; a reload (rates or services changed) starts anew.
 _QUOTES: list[tuple[list[Candidate], dict[tuple[Any, ...], Selection]]] = []
 

@@ -147,9 +147,7 @@ def on_order_shipped(uow: UnitOfWork, event: OrderShipped) -> None:
 def _codes(uow: UnitOfWork, table: sa.Table, ids: set[int]) -> dict[int, str]:
     found: dict[int, str] = {}
     for cond in in_clauses(uow.conn, table.c.id, sorted(ids)):
-        found.update(
-            uow.conn.execute(sa.select(table.c.id, table.c.code).where(cond)).all()
-        )
+        found.update(uow.conn.execute(sa.select(table.c.id, table.c.code).where(cond)).all())
     return found
 
 
