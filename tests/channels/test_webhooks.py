@@ -56,13 +56,18 @@ def pull(fake, uow, engine):
             )
 
 
-def test_webhook_twice_and_then_the_pull_give_one_order(client, fake, uow, engine):
+def new_order_webhook(fake) -> tuple[dict[str, str], bytes]:
+    """A T-shirt order placed five minutes ago, and the "orders/create" webhook about it."""
     fake.add_variant("TEE-BLK-M")
     oid = fake.add_order(
         lines=[{"sku": "TEE-BLK-M", "quantity": 1, "price": "19.90"}],
         created_at=fake.now - timedelta(minutes=5),
     )["id"]
-    headers, body = fake.webhook("orders/create", oid)
+    return fake.webhook("orders/create", oid)
+
+
+def test_webhook_twice_and_then_the_pull_give_one_order(client, fake, uow, engine):
+    headers, body = new_order_webhook(fake)
     first = client.post("/webhooks/shopify/SP", content=body, headers=headers)
     assert first.status_code == 200 and first.json()["imported"] == 1
     again = client.post("/webhooks/shopify/SP", content=body, headers=headers)
@@ -133,12 +138,7 @@ def test_with_review_on_import_orders_reach_the_warehouse_as_they_arrive(
 def test_a_webhook_whose_import_failed_is_imported_when_the_platform_retries(
     client, fake, uow, engine, monkeypatch
 ):
-    fake.add_variant("TEE-BLK-M")
-    oid = fake.add_order(
-        lines=[{"sku": "TEE-BLK-M", "quantity": 1, "price": "19.90"}],
-        created_at=fake.now - timedelta(minutes=5),
-    )["id"]
-    headers, body = fake.webhook("orders/create", oid)
+    headers, body = new_order_webhook(fake)
     real = orders_service.import_canonical
 
     def failing(*args, **kwargs):
