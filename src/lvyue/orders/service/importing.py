@@ -295,18 +295,16 @@ def import_canonical(
         reviewed = review_new(uow, new_rows, lines, ts) if review else None
         insert_many(uow.conn, ORDER, new_rows)
         insert_many(uow.conn, LINE, lines)
-        _transition(
-            uow,
-            [
-                Change(oid, None, initial_status(o.status), "导入")
-                for oid, (o, _) in zip(ids, new, strict=True)
-            ],
-            ts,
-            {oid: OrderRef(sid, o.external_id, None) for oid, (o, _) in zip(ids, new, strict=True)},
-        )
+        arrivals = []
+        refs = {}
+        for oid, (o, _) in zip(ids, new, strict=True):
+            arrivals.append(Change(oid, None, initial_status(o.status), "导入"))
+            refs[oid] = OrderRef(sid, o.external_id, None)
         report.imported += len(new)
-        if reviewed is not None:
-            report.review.add(record_review(uow, reviewed, ts))
+        if reviewed is None:
+            _transition(uow, arrivals, ts, refs)
+        else:
+            report.review.add(record_review(uow, reviewed, ts, arrivals, refs))
     return report
 
 

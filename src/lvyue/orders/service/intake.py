@@ -6,13 +6,15 @@ inserting each order as waiting and then reading it back and updating it."""
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from types import SimpleNamespace
 from typing import Any
 
 from lvyue.core.uow import UnitOfWork
-from lvyue.orders.service._base import S
+from lvyue.orders.events import OrderRef
+from lvyue.orders.service._base import Change, S
 from lvyue.orders.service.pipeline import (
     REVIEW_COLUMNS,
     Decisions,
@@ -33,6 +35,8 @@ _DECIDED = {
     "shipping_cost": None,
     "merge_group": None,
 }
+
+_UNSET = dict.fromkeys(REVIEW_COLUMNS)
 
 
 @dataclass
@@ -58,7 +62,9 @@ def review_new(
     waiting = [r for r in rows if r["status"] == S.PENDING_REVIEW.value]
     if not waiting:
         return None
-    orders = [SimpleNamespace(**{k: r.get(k) for k in REVIEW_COLUMNS}) for r in waiting]
+    # The whole row as attributes, the review columns it lacks as None: one copy in C per
+    # order instead of a look-up per column.
+    orders = [SimpleNamespace(**(_UNSET | r)) for r in waiting]
     lines: dict[int, list[Any]] = defaultdict(list)
     for ln in line_rows:
         if ln["refund_status"] != "refunded":  # as the pipeline reads lines
@@ -96,10 +102,18 @@ def review_new(
     return Intake(orders, lines, d, out)
 
 
-def record_review(uow: UnitOfWork, intake: Intake, ts: datetime) -> ProcessReport:
-    """After the insert: history, holds and notices of the review, then what the pipeline
-    does once outcomes are written (merges joined, shortages split or cut down)."""
+def record_review(
+    uow: UnitOfWork,
+    intake: Intake,
+    ts: datetime,
+    arrivals: Sequence[Change],
+    refs: dict[int, OrderRef],
+) -> ProcessReport:
+    """After the insert: history of the import (``arrivals``, the batch's new orders) and of
+    the review, holds, one notice per new order from nothing to where review left it, then
+    what the pipeline does once outcomes are written (merges joined, shortages split or cut
+    down)."""
     orders = intake.orders
-    record_outcomes(uow, orders, ts, intake.decisions, intake.outcomes)
+    record_outcomes(uow, orders, ts, intake.decisions, intake.outcomes, (arrivals, refs))
     report = ProcessReport(examined=len(orders), last_id=orders[-1].id)
     return finish(uow, orders, intake.lines, intake.decisions, report)

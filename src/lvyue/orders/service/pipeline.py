@@ -33,6 +33,7 @@ from lvyue.orders.service._base import (
     HOLD,
     LINE,
     ORDER,
+    Change,
     S,
     _announce,
     _history,
@@ -523,17 +524,33 @@ def outcomes_of(orders: Sequence[Any], ts: Any, d: Decisions) -> Outcomes:
 
 
 def record_outcomes(
-    uow: UnitOfWork, orders: Sequence[Any], ts: Any, d: Decisions, out: Outcomes
+    uow: UnitOfWork,
+    orders: Sequence[Any],
+    ts: Any,
+    d: Decisions,
+    out: Outcomes,
+    arrived: tuple[Sequence[Change], dict[int, OrderRef]] | None = None,
 ) -> None:
     """The history rows of the examined orders' hops, their current holds, and the notices
-    of their changes, once their rows hold the outcome."""
-    _history(uow, out.hops, ts)
+    of their changes, once their rows hold the outcome. ``arrived``: the orders a review on
+    import created in this transaction, with their references. Their import hop goes into
+    the history before the review's; their notice goes from nothing straight to the outcome,
+    since no one outside the transaction could see them waiting for review."""
+    hops = out.hops
+    changes = out.changes
     refs = {
         o.id: OrderRef(o.shop_id, o.external_id, d.allocated.get(o.id, o.warehouse_id))
         for o in orders
     }
+    if arrived is not None:
+        new, known = arrived
+        hops = [(c.order_id, c.old, c.new, c.reason) for c in new] + hops
+        decided = {oid: (to, why) for oid, _, to, why in changes}
+        changes = [(c.order_id, None, *decided.get(c.order_id, (c.new, c.reason))) for c in new]
+        refs = {**known, **refs}
+    _history(uow, hops, ts)
     _set_holds(uow, {oid: ({} if oid in d.allocated else h) for oid, h in d.holds.items()}, ts)
-    _announce(uow, out.changes, ts, refs)  # after the holds: order.held notices carry them
+    _announce(uow, changes, ts, refs)  # after the holds: order.held notices carry them
 
 
 def _write_outcomes(uow: UnitOfWork, orders: Sequence[Any], ts: Any, d: Decisions) -> None:
