@@ -1,16 +1,20 @@
-"""``core.db.in_clauses``: one array parameter on PostgreSQL, bounded IN lists on SQLite."""
+"""``core.db.in_clauses``: one array parameter on PostgreSQL, one JSON array on SQLite for
+integer and text columns, bounded IN lists otherwise."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import sqlalchemy as sa
 
-from lvyue.core.db import IN_CHUNK, in_clauses
+from lvyue.core.db import IN_CHUNK, Money, in_clauses
 
 T = sa.Table(
     "test_in_clauses",
     sa.MetaData(),
     sa.Column("id", sa.Integer, primary_key=True),
     sa.Column("code", sa.String(16)),
+    sa.Column("amount", Money),
 )
 
 
@@ -18,20 +22,42 @@ def test_finds_exactly_the_rows_of_the_values_in_any_number(engine, is_postgres)
     T.create(engine, checkfirst=True)
     try:
         with engine.begin() as conn:
-            conn.execute(sa.insert(T), [{"id": i, "code": f"C{i}"} for i in range(2500)])
-            codes = [f"C{i}" for i in range(0, 2500, 2)] + ["nope", "C1'; --"]  # 1,252 values
-            by_code = in_clauses(conn, T.c.code, codes)
+            conn.execute(
+                sa.insert(T),
+                [{"id": i, "code": f"C{i}", "amount": Decimal(i) / 4} for i in range(2500)],
+            )
+            codes = [f"C{i}" for i in range(0, 2500, 2)] + ["nope", "C1'; --", 'C"3']
+            by_code = in_clauses(conn, T.c.code, codes)  # 1,253 values
             by_id = in_clauses(conn, T.c.id, range(1, 2500, 2))
-            # One statement on PostgreSQL with one parameter whatever the count; SQLite stays
-            # under its bound-parameter limit.
-            assert len(by_code) == (1 if is_postgres else -(-len(codes) // IN_CHUNK))
-            found = [r[0] for c in by_code for r in conn.execute(sa.select(T.c.code).where(c))]
-            ids = [r[0] for c in by_id for r in conn.execute(sa.select(T.c.id).where(c))]
+            amounts = [Decimal(i) / 4 for i in range(0, 2500, 5)]
+            by_amount = in_clauses(conn, T.c.amount, amounts)  # a processed type: IN lists
+            listed = in_clauses(conn, T.c.code, codes, pg_array=False)
+
+            def run(conds: list[sa.ColumnElement[bool]], col: sa.Column) -> list:
+                return [r[0] for c in conds for r in conn.execute(sa.select(col).where(c))]
+
+            found, ids = run(by_code, T.c.code), run(by_id, T.c.id)
+            # SQLite: integer ids given as text match as an IN list's would (the column's
+            # affinity); PostgreSQL's typed array refuses them.
+            text_ids = [] if is_postgres else run(in_clauses(conn, T.c.id, ["7", 9, "x"]), T.c.id)
+            found_amounts, found_listed = run(by_amount, T.c.amount), run(listed, T.c.code)
             compiled = sa.select(T.c.id).where(by_code[0]).compile(dialect=conn.dialect)
             assert in_clauses(conn, T.c.code, []) == []
     finally:
         T.drop(engine)
-    assert sorted(found) == sorted(f"C{i}" for i in range(0, 2500, 2))
+    expected = sorted(f"C{i}" for i in range(0, 2500, 2))
+    assert sorted(found) == expected
+    assert sorted(found_listed) == expected
     assert sorted(ids) == list(range(1, 2500, 2))
+    assert sorted(found_amounts) == amounts
+    # One statement with one parameter whatever the count, on both databases.
+    assert len(by_code) == len(by_id) == 1
+    assert len(compiled.params) == 1
+    chunks = -(-len(codes) // IN_CHUNK)
+    assert len(listed) == (chunks if is_postgres else 1)
+    assert len(by_amount) == (1 if is_postgres else -(-len(amounts) // IN_CHUNK))
     if is_postgres:
-        assert "ANY" in str(compiled) and len(compiled.params) == 1
+        assert "ANY" in str(compiled)
+    else:
+        assert "json_each" in str(compiled)
+        assert sorted(text_ids) == [7, 9]

@@ -294,6 +294,7 @@ def _raw_rows(
     if not raws:
         return []
     rows: list[dict[str, Any]] = []
+    received = now()  # one batch, one moment (and one conversion of it for every row)
     for raw in raws:
         text = payload_text(raw.payload)
         rows.append(
@@ -304,7 +305,7 @@ def _raw_rows(
                 "payload": text,
                 "payload_hash": hashlib.sha256(text.encode("utf-8")).hexdigest(),
                 "source": source,
-                "received_at": now(),
+                "received_at": received,
                 "status": "pending",
                 "error": "",
             }

@@ -17,6 +17,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.sql import operators
 
 from lvyue.core.crypto import phone_index, pii_keyring, rotate_secret
+from lvyue.core.db import direct_bind
 
 # Column info markers. A keyed hash names the encrypted columns it is computed from (the first
 # one with a value); a secret encrypted by the service layer with Fernet says so.
@@ -42,15 +43,22 @@ class EncryptedText(sa.types.TypeDecorator[str]):
                 f"{_search_hint(self.expr)} or compare decrypted values in Python"
             )
 
+    def bind_processor(self, dialect: sa.Dialect) -> Any:
+        return direct_bind(self, dialect, _encrypt)
+
     def process_bind_param(self, value: str | None, dialect: sa.Dialect) -> str | None:
-        if value is None or value == "":
-            return value
-        return pii_keyring().encrypt(str(value))
+        return _encrypt(value)
 
     def process_result_value(self, value: str | None, dialect: sa.Dialect) -> str | None:
         if value is None or value == "":
             return value
         return pii_keyring().decrypt(value)
+
+
+def _encrypt(value: str | None) -> str | None:
+    if value is None or value == "":
+        return value
+    return pii_keyring().encrypt(str(value))
 
 
 def _search_hint(expr: Any) -> str:

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from lvyue.core.bulk import allocate_ids, execute_many, insert_many
 from lvyue.core.clock import now
 from lvyue.core.crypto import pii_keyring
-from lvyue.core.db import IN_CHUNK, Money, UTCDateTime, table_of
+from lvyue.core.db import Money, UTCDateTime, in_clauses, table_of
 from lvyue.core.uow import UnitOfWork
 from lvyue.customers.identity import BuyerFacts, buyer_key, phone_key
 from lvyue.customers.models import Customer, CustomerIdentity
@@ -62,14 +62,13 @@ def link_customers(uow: UnitOfWork, facts: Sequence[BuyerFacts]) -> list[int | N
             lookup[kind][stored] = (kind, v)
     known: dict[tuple[str, str], int] = {}
     for kind, by_stored in lookup.items():
-        # Plain IN lists here, not core.db.in_clauses: measured on PostgreSQL, "= ANY(:array)"
-        # made this look-up twice as slow (customer link 118 -> 233 µs per order at 10k
-        # orders, docs/PERFORMANCE.md), where it made the other bulk look-ups faster.
-        values = list(by_stored)
-        for i in range(0, len(values), IN_CHUNK):
+        # IN lists on PostgreSQL: measured, "= ANY(:array)" made this look-up twice as slow
+        # (customer link 118 -> 233 µs per order at 10k orders, docs/PERFORMANCE.md), where
+        # it made the other bulk look-ups faster.
+        for cond in in_clauses(uow.conn, IDENTITY.c.value, by_stored, pg_array=False):
             rows = uow.conn.execute(
                 sa.select(IDENTITY.c.value, IDENTITY.c.customer_id).where(
-                    IDENTITY.c.kind == kind, IDENTITY.c.value.in_(values[i : i + IN_CHUNK])
+                    IDENTITY.c.kind == kind, cond
                 )
             ).all()
             for stored, cid in rows:

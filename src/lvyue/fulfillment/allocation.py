@@ -38,7 +38,10 @@ class Allocation:
 
 
 def can_fill(demand: Mapping[int, int], available: Mapping[tuple[int, int], int], wh: int) -> bool:
-    return all(available.get((sku, wh), 0) >= qty for sku, qty in demand.items())
+    for sku, qty in demand.items():  # noqa: SIM110 (a generator per order and warehouse)
+        if available.get((sku, wh), 0) < qty:
+            return False
+    return True
 
 
 def choose_warehouse(

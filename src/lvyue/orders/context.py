@@ -272,16 +272,11 @@ def merge_signature(o: Any) -> str | None:
     who = o.customer_id or o.phone_number
     if not who or not o.addr_province or NO_MERGE_TAGS & set(o.tags or ()):
         return None
-    parts = [
-        o.shop_id,
-        who,
-        o.receiver_name,
-        o.addr_province,
-        o.addr_city,
-        o.addr_district,
-        o.addr_detail,
-    ]
-    return "|".join(str(p or "") for p in parts)
+    # One f-string (two or three per order): a join over a generator cost a call per part.
+    return (
+        f"{o.shop_id or ''}|{who}|{o.receiver_name or ''}|{o.addr_province}|"
+        f"{o.addr_city or ''}|{o.addr_district or ''}|{o.addr_detail or ''}"
+    )
 
 
 def merge_groups(orders: Sequence[Any], ctx: ReviewContext) -> list[list[Any]]:
