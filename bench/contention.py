@@ -230,7 +230,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--skip-single", action="store_true", help="no 1-process comparison run")
     args = ap.parse_args(argv)
 
-    print(f"machine: {workload.load_now()}", flush=True)
+    print(f"machine: {workload.load_now()}; {workload.interpreter()}", flush=True)
     many = one_run(args, args.processes, args.orders)
     single = None
     if not args.skip_single and args.processes > 1:

@@ -236,7 +236,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.worker:
         return run_worker(args.db, args.start, args.count, args.seed)
 
-    print(f"machine: {workload.load_now()}", flush=True)
+    print(f"machine: {workload.load_now()}; {workload.interpreter()}", flush=True)
     db = workload.open_database(args.db, name="crash")
     planned = args.round * (args.kills // MAX_KILLS_PER_ROUND + 2)
     workload.seed(db.url, n_orders=planned, seed=args.seed)

@@ -510,7 +510,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.orders < 1:
         ap.error("--orders must be positive")
 
-    print(f"machine: {workload.load_now()}", flush=True)
+    print(f"machine: {workload.load_now()}; {workload.interpreter()}", flush=True)
     t0 = time.perf_counter()
     db = workload.open_database(args.db, name=f"pipeline_{args.orders}")
     workload.seed(db.url, n_orders=args.orders, seed=args.seed)

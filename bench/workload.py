@@ -14,9 +14,11 @@ from __future__ import annotations
 import bisect
 import json
 import math
+import platform
 import random
 import re
 import resource
+import sys
 import tempfile
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
@@ -132,6 +134,16 @@ def load_now() -> str:
     """What else the machine is doing: load average and the busiest other processes."""
     with open("/proc/loadavg") as fh:
         return "load average " + " ".join(fh.read().split()[:3])
+
+
+def interpreter() -> str:
+    """Which Python runs the benchmark. The build matters: on the benchmark machine, pyenv's
+    default build (libpython as a shared library, no PGO or LTO) ran the pipeline about 10%
+    slower than Debian's python3.11 (docs/PERFORMANCE.md)."""
+    with open("/proc/self/maps") as fh:  # linked against libpython, or the interpreter built in
+        shared = "libpython" in fh.read()
+    build = "shared libpython" if shared else "libpython built in"
+    return f"Python {platform.python_version()} ({build}) at {sys.executable}"
 
 
 # --------------------------------------------------------------------------- reference data
