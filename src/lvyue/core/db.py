@@ -63,7 +63,7 @@ class Money(sa.types.TypeDecorator[Decimal]):
         return direct_bind(self, dialect, _fen)
 
     def process_bind_param(self, value: Decimal | None, dialect: sa.Dialect) -> int | None:
-        return None if value is None else to_fen(Decimal(value))
+        return _fen(value)
 
     def process_result_value(self, value: int | None, dialect: sa.Dialect) -> Decimal | None:
         return None if value is None else from_fen(value)
