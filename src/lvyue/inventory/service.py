@@ -158,7 +158,7 @@ def _move(
     return {
         "sku_id": sku,
         "warehouse_id": wh,
-        "kind": kind.value,
+        "kind": kind._value_,
         "on_hand_delta": d_on_hand,
         "reserved_delta": d_reserved,
         "doc_type": doc_type,

@@ -91,7 +91,12 @@ class CanonicalOrder(_Model):
 
     @property
     def total_amount(self) -> Decimal:
-        return self.goods_amount + self.shipping_fee - self.discount
+        return self.amounts()[1]
+
+    def amounts(self) -> tuple[Decimal, Decimal]:
+        """Goods and total, the lines summed once (the import needs both)."""
+        goods = self.goods_amount
+        return goods, goods + self.shipping_fee - self.discount
 
     @property
     def changed_at(self) -> datetime:

@@ -9,8 +9,7 @@ but only when exactly one SKU fits. Never a guess.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 
@@ -25,8 +24,10 @@ BARCODE = table_of(Barcode)
 MAPPING = table_of(SkuMapping)
 
 
-@dataclass(frozen=True)
-class LineRef:
+class LineRef(NamedTuple):
+    """How a channel line names its SKU; a tuple, so building and hashing one (several per
+    order) runs in C."""
+
     code: str
     channel_sku_id: str | None = None
     name: str | None = None

@@ -174,8 +174,9 @@ def _history(
         [
             {
                 "order_id": oid,
-                "from_status": old.value if old else None,
-                "to_status": new.value,
+                # ``_value_``: the plain str, without Enum.value's two Python-level calls
+                "from_status": old._value_ if old else None,
+                "to_status": new._value_,
                 "actor": uow.actor,
                 "reason": reason[:300],
                 "created_at": ts,
@@ -197,7 +198,9 @@ def _announce(
         uow.publish(
             OrderStatusChanged(
                 tuple(
-                    StatusChange(oid, old.value if old else None, new.value, reason, known.get(oid))
+                    StatusChange(
+                        oid, old._value_ if old else None, new._value_, reason, known.get(oid)
+                    )
                     for oid, old, new, reason in changes
                 ),
                 ts,

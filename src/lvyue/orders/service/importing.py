@@ -100,6 +100,7 @@ def content_hash(order: CanonicalOrder) -> str:
 
 def _order_values(o: CanonicalOrder, digest: str, ts: datetime) -> dict[str, Any]:
     r = o.receiver
+    goods, total = o.amounts()
     return {
         "order_type": o.order_type,
         "channel_status": o.status,
@@ -118,10 +119,10 @@ def _order_values(o: CanonicalOrder, digest: str, ts: datetime) -> dict[str, Any
         "receiver_address": r.address,
         "receiver_zip": r.zip,
         "currency": o.currency,
-        "goods_amount": o.goods_amount,
+        "goods_amount": goods,
         "shipping_fee": o.shipping_fee,
         "discount": o.discount,
-        "total_amount": o.total_amount,
+        "total_amount": total,
         "item_count": sum(ln.quantity for ln in o.lines),
         "buyer_message": o.buyer_message,
         "seller_memo": o.seller_memo,
@@ -260,6 +261,7 @@ def import_canonical(
 
     new = [(o, d) for ext, (_, o, d) in latest.items() if ext not in existing]
     if new:
+        values = [_order_values(o, d, ts) for o, d in new]
         customer_ids = link_customers(
             uow,
             [
@@ -269,26 +271,26 @@ def import_canonical(
                     o.buyer.nick,
                     o.receiver.phone,
                     o.created_at,
-                    o.total_amount,
+                    v["total_amount"],
                 )
-                for o, _ in new
+                for (o, _), v in zip(new, values, strict=True)
             ],
         )
         new_rows = [
             {
                 "shop_id": sid,
                 "external_id": o.external_id,
-                "status": initial_status(o.status).value,
+                "status": initial_status(o.status)._value_,
                 "created_at": ts,
                 "customer_id": cid,
-                **_order_values(o, d, ts),
+                **v,
                 "order_type": o.order_type if o.order_type != "online" else shop.order_type,
             }
-            for (o, d), cid in zip(new, customer_ids, strict=True)
+            for (o, _), v, cid in zip(new, values, customer_ids, strict=True)
         ]
         ids = allocate_ids(uow.conn, ORDER, len(new_rows))
-        for oid, values in zip(ids, new_rows, strict=True):
-            values["id"] = oid
+        for oid, row in zip(ids, new_rows, strict=True):
+            row["id"] = oid
         lines = [
             row for oid, (o, _) in zip(ids, new, strict=True) for row in _line_rows(oid, o, skus)
         ]

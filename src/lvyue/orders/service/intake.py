@@ -59,7 +59,8 @@ def review_new(
         row.update(_DECIDED)
         row.setdefault("review_log", [])
         row.setdefault("review_steps", [])
-    waiting = [r for r in rows if r["status"] == S.PENDING_REVIEW.value]
+    pending = S.PENDING_REVIEW.value
+    waiting = [r for r in rows if r["status"] == pending]
     if not waiting:
         return None
     # The whole row as attributes, the review columns it lacks as None: one copy in C per

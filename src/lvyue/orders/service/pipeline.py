@@ -490,7 +490,7 @@ def outcomes_of(orders: Sequence[Any], ts: Any, d: Decisions) -> Outcomes:
         tags = list(o.tags or [])
         row: dict[str, Any] = {
             "oid": oid,
-            "old": old.value,
+            "old": old._value_,
             "ts": ts,
             "log": d.logs[oid],
             "tags": tags + [t for t in d.extra_tags[oid] if t not in tags],
@@ -518,7 +518,7 @@ def outcomes_of(orders: Sequence[Any], ts: Any, d: Decisions) -> Outcomes:
             ORDER_LIFECYCLE.check(old, new)
             out.hops.append((oid, old, new, "挂起: " + ", ".join(d.holds[oid])))
             out.changes.append(out.hops[-1])
-        row.update(new=new.value, steps=d.steps[oid], mg=None)
+        row.update(new=new._value_, steps=d.steps[oid], mg=None)
         out.others.append(row)
     return out
 
