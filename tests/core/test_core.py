@@ -24,6 +24,19 @@ def test_money_is_exact():
         to_money("12,5")
 
 
+def test_remembered_amounts_never_stand_in_for_other_inputs():
+    # Parsed amounts are remembered by their exact text: equal numbers of other types, and a
+    # bad value after a good one, still go through their own conversion.
+    assert to_money("1") == Decimal("1.00")
+    assert to_money(1) == Decimal("1.00") and to_money(1.0) == Decimal("1.00")
+    assert to_money(Decimal("1.005")) == Decimal("1.01") and to_money("1.005") == Decimal("1.01")
+    for _ in range(2):  # a failure is not remembered as a value
+        with pytest.raises(ValueError, match="not a money amount"):
+            to_money("1.0.0")
+    with pytest.raises(ValueError):
+        to_money(True)  # str(True): not an amount, though True == 1
+
+
 def test_lifecycle_is_data_and_refuses_unknown_steps():
     S = OrderStatus
     ORDER_LIFECYCLE.check(S.PENDING_REVIEW, S.APPROVED)

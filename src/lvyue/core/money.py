@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from functools import lru_cache
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
@@ -10,15 +11,22 @@ ZERO = Decimal("0.00")
 
 def to_money(value: object) -> Decimal:
     """Parse a money amount (str, int, Decimal) and round it to cents, half up."""
+    if type(value) is str:
+        return _money_text(value)
     if isinstance(value, float):
         # Floats reach us from JSON numbers; go through repr so 19.9 stays 19.90.
-        value = repr(value)
+        return _money_text(repr(value))
+    return _money_text(str(value))
+
+
+@lru_cache(maxsize=4096)
+def _money_text(text: str) -> Decimal:
+    # Remembered by text: a catalogue's prices and fees come back order after order, and a
+    # Decimal is immutable. Only exact str keys, so 1, 1.0 and True never share an entry.
     try:
-        return Decimal(value if type(value) is str else str(value)).quantize(
-            CENT, rounding=ROUND_HALF_UP
-        )
+        return Decimal(text).quantize(CENT, rounding=ROUND_HALF_UP)
     except (InvalidOperation, ValueError) as exc:
-        raise ValueError(f"not a money amount: {value!r}") from exc
+        raise ValueError(f"not a money amount: {text!r}") from exc
 
 
 def to_fen(value: Decimal) -> int:
