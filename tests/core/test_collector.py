@@ -31,7 +31,7 @@ def test_settle_collects_then_freezes_what_is_alive_once_per_process(monkeypatch
         assert gc.get_threshold()[1:] == thresholds[1:]
         later = [{"batch": i} for i in range(500)]
         collector.settle()  # once per process: a later batch's objects are not frozen
-        assert gc.get_freeze_count() == frozen
+        assert gc.get_freeze_count() <= frozen  # frozen objects may die; none are added
         assert later and reference
     finally:
         gc.unfreeze()

@@ -8,13 +8,20 @@ collections of about 90 ms). A bulk runner calls :func:`settle` between batches:
 (the first batch has loaded the reference data) collects once and freezes what is left, which
 later collections never walk again (``gc.freeze``), and young collections wait for more new
 objects. Reference counting still frees everything a batch drops; only cycles wait longer.
+
+The young threshold counts container objects allocated and not yet freed: a batch of 500
+orders holds some 40,000 while it runs, and frees them at its end. Above that (200,000), a
+young collection comes only from objects that outlive their batch, which in a bulk run are
+cycles. So the per-order code must leave none (the address parser's recursive closure did,
+tests/geo/test_address.py): with 50,000, a young collection came every two batches and
+walked the batch in flight, 4-5% of a 10k-order import (session 12, docs/PERFORMANCE.md).
 """
 
 from __future__ import annotations
 
 import gc
 
-YOUNG_THRESHOLD = 50_000
+YOUNG_THRESHOLD = 200_000  # see above: above a batch's live objects
 _settled = False
 
 
