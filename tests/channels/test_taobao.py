@@ -181,6 +181,26 @@ def test_an_unknown_trade_is_a_channel_error(make: Make) -> None:
     assert not exc.value.retryable
 
 
+def test_an_adapter_makes_its_own_client_only_when_it_calls_the_platform(
+    fake: FakeTaobao, server: Served
+) -> None:
+    # A webhook only verifies and parses: building a client (a TLS context with the CA bundle,
+    # 20-40 ms) for every request cost more than the import itself.
+    credentials = ShopCredentials(
+        base_url=server.url, app_key=fake.app_key, app_secret=fake.secret, token=fake.session
+    )
+    adapter = TaobaoAdapter(credentials, clock=lambda: fake.now)
+    assert adapter.parse(raw(FULL_TRADE)).external_id == "3812345678901234567"
+    adapter.close()  # nothing to close yet
+    assert adapter._http is None
+    tid = fake.add_trade()
+    assert adapter.fetch_order(tid).external_id == tid
+    made = adapter._http
+    assert made is not None and not made.is_closed
+    adapter.close()
+    assert made.is_closed and adapter._http is None
+
+
 # --- signing, errors, limits -------------------------------------------------------------------
 
 

@@ -47,14 +47,23 @@ class HttpAdapter:
     ) -> None:
         self._credentials = credentials
         self._owns_client = client is None
-        self._client = client or httpx.Client(timeout=self.timeout)
+        self._http = client
         self._sleep = sleep
         self._clock = clock
 
+    @property
+    def _client(self) -> httpx.Client:
+        # Made on the first request, not with the adapter: a client loads the CA bundle into a
+        # new TLS context (20-40 ms), and most adapters only parse or verify a webhook.
+        if self._http is None:
+            self._http = httpx.Client(timeout=self.timeout)
+        return self._http
+
     def close(self) -> None:
         """Close the client if the adapter made it; a client passed in stays the caller's."""
-        if self._owns_client:
-            self._client.close()
+        if self._owns_client and self._http is not None:
+            self._http.close()
+            self._http = None
 
     def _retrying(self, call: Callable[[], T]) -> T:
         return with_retries(call, sleep=self._sleep)
