@@ -93,3 +93,36 @@ def test_allocated_ids_are_fresh_and_distinct(engine, db):
         if conn.dialect.name == "postgresql":  # a sequence: never handed out twice
             assert set(first).isdisjoint(allocate_ids(conn, table, 3))
     assert len(set(first)) == 3 and all(isinstance(i, int) for i in first)
+
+
+ODD = sa.Table(
+    "test_bulk_odd",
+    sa.MetaData(),
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column('it\'s"odd"', sa.String(16)),  # the row builders are written as code
+    sa.Column("amount", Money),
+)
+
+
+def test_row_builders_take_any_column_name_and_refuse_rows_missing_a_key(engine):
+    ODD.create(engine, checkfirst=True)
+    try:
+        with engine.begin() as conn:
+            rows = [{"id": 1, 'it\'s"odd"': "a\\b'\n", "amount": Decimal("1.5")}]
+            insert_many(conn, ODD, rows)
+            insert_many(conn, ODD, [{"amount": Decimal("2"), "id": 2, 'it\'s"odd"': "x"}])
+            got = conn.execute(sa.select(ODD).order_by(ODD.c.id)).all()
+        with engine.begin() as conn:
+            short = [{"id": 3, 'it\'s"odd"': "y", "amount": Decimal("1")}, {"id": 4}]
+            try:
+                insert_many(conn, ODD, short)
+            except KeyError as exc:
+                refused = exc.args[0]
+            else:
+                refused = ""
+        with engine.connect() as conn:
+            left = conn.execute(sa.select(sa.func.count()).select_from(ODD)).scalar()
+    finally:
+        ODD.drop(engine)
+    assert got == [(1, "a\\b'\n", Decimal("1.5")), (2, "x", Decimal("2"))]
+    assert refused == 'it\'s"odd"' and left == 2  # the short row is not written as NULLs

@@ -284,16 +284,28 @@ def read_available(
     return found
 
 
-def reserve(uow: UnitOfWork, reservations: list[Reservation], *, reason: str = "") -> list[bool]:
+def reserve(
+    uow: UnitOfWork,
+    reservations: list[Reservation],
+    *,
+    reason: str = "",
+    locked: Mapping[tuple[int, int], int] | None = None,
+) -> list[bool]:
     """Reserve each request all-or-nothing, in order; return which succeeded.
 
     Requests are checked against the locked levels in memory, then written with one
     conditional update per touched level. If the database disagrees with the plan (it cannot
-    when every writer goes through this module) the whole batch rolls back.
+    when every writer goes through this module) the whole batch rolls back. ``locked``: the
+    levels :func:`lock_available` returned earlier in this transaction, with nothing written
+    to them since (the order pipeline plans on them), instead of reading them again.
     """
     if not reservations:
         return []
-    available = lock_available(uow, (s for r in reservations for s in r.items))
+    available = (
+        locked
+        if locked is not None
+        else lock_available(uow, (s for r in reservations for s in r.items))
+    )
     taken: dict[tuple[int, int], int] = defaultdict(int)
     moves: list[dict[str, object]] = []
     results: list[bool] = []

@@ -335,7 +335,9 @@ def decide(
         placed = _placement(passed, demand, dict(locked), ctx, rule_facts, outcomes, holds, logs)
     plans = placed.plans
 
-    results = inventory.reserve(uow, plans, reason="order allocated")
+    # The levels just read under the lock (SQLite's write lock, PostgreSQL's row locks), not
+    # written since: reserve checks the plans against them without reading them again.
+    results = inventory.reserve(uow, plans, reason="order allocated", locked=locked)
     allocated = {p.doc_id: p.warehouse_id for p, ok in zip(plans, results, strict=True) if ok}
     lost = [p.doc_id for p, ok in zip(plans, results, strict=True) if not ok]
     for oid in lost:  # cannot happen with locked levels; kept as a safe fallback
