@@ -57,8 +57,11 @@ def link_customers(uow: UnitOfWork, facts: Sequence[BuyerFacts]) -> list[int | N
     keyring = pii_keyring()
     # Stored value -> the key it stands for: buyer keys as they are, phones by their hashes.
     lookup: dict[str, dict[str, tuple[str, str]]] = {"buyer": {}, "phone": {}}
+    hashes: dict[str, tuple[str, ...]] = {}  # phone -> its indexes, current key first
     for kind, v in wanted:
-        for stored in keyring.indexes(v) if kind == "phone" else (v,):
+        if kind == "phone":
+            hashes[v] = keyring.indexes(v)
+        for stored in hashes[v] if kind == "phone" else (v,):
             lookup[kind][stored] = (kind, v)
     known: dict[tuple[str, str], int] = {}
     for kind, by_stored in lookup.items():
@@ -126,7 +129,7 @@ def link_customers(uow: UnitOfWork, facts: Sequence[BuyerFacts]) -> list[int | N
         [
             {
                 "kind": k,
-                "value": keyring.index(v) if k == "phone" else v,
+                "value": hashes[v][0] if k == "phone" else v,  # the current key's index
                 "phone": v if k == "phone" else None,
                 "customer_id": real.get(c, c),
             }
