@@ -520,11 +520,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.sql_times:
         _time_sql(db.url)
     prof = cProfile.Profile() if args.profile else None
+    collector = workload.CollectorWatch()
     try:
         if prof:
             prof.enable()
-        new = run_import(db.url, args.orders, args.seed, review=not args.two_pass)
-        report = run_process(db.url, args.orders)
+        with collector:
+            new = run_import(db.url, args.orders, args.seed, review=not args.two_pass)
+            report = run_process(db.url, args.orders)
         if prof:
             prof.disable()
             prof.dump_stats(args.profile)
@@ -593,6 +595,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{'floor (DB-API executemany)':34} {floor_s:9.2f} {floor_rate:12,.0f}")
     if args.sql_times:
         _print_sql_times(n)
+    print(collector.summary())
     print(f"peak RSS {rss:.0f} MiB; {workload.load_now()}")
     ok = counts["ok"] and workload.stock_ok(stock)
     if not ok:
