@@ -306,7 +306,7 @@ class _Parser:
             # ``walk`` calls itself through its closure, a reference cycle that reference
             # counting cannot free: every parse left one (and its readings) for the cyclic
             # collector, whose young collections then walked them (4% of an import).
-            walk = None  # type: ignore[assignment]  # empties the cell: no cycle left
+            walk = None  # type: ignore[assignment]  # the cell lets go of it: no cycle left
         return out
 
     def complete(self, r: _Reading) -> _Region:
