@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from lvyue.channels.adapters.base import PayloadError, RawOrder, ShopCredentials
 from lvyue.channels.models import RawOrderRecord, ShopConnection
 from lvyue.channels.stockrule import StockRule
-from lvyue.core.bulk import allocate_ids, insert_many
+from lvyue.core.bulk import allocate_ids, execute_many, insert_many, settle_writes
 from lvyue.core.clock import now
 from lvyue.core.crypto import decrypt, encrypt
 from lvyue.core.db import in_clauses, table_of
@@ -267,17 +267,25 @@ def ingest(
     Payloads and orders commit together or not at all: a payload committed on its own before
     a failed import would be skipped as known by the retry (the next pull, the platform's
     webhook retry) and its order never imported. Each payload row is written once, with its
-    outcome."""
+    outcome, except the rare payload that does not parse: it is then marked with the reason."""
     fresh = _raw_rows(uow, shop_id, raws, source)
     parsed: dict[int, CanonicalOrder] = {}  # by id() of the RawOrder
-    for row, raw in fresh:
-        try:
-            parsed[id(raw)] = parse(raw)
-            row["status"] = "imported"
-        except (PayloadError, ValueError, KeyError, TypeError) as exc:
-            row["status"] = "error"
-            row["error"] = f"{type(exc).__name__}: {exc}"[:2000]
-    stored = _insert_raws(uow, fresh)
+
+    done = False
+
+    def parse_all() -> None:  # once, whether the insert fails before or after it
+        nonlocal done
+        if done:
+            return
+        done = True
+        for row, raw in fresh:
+            try:
+                parsed[id(raw)] = parse(raw)
+            except (PayloadError, ValueError, KeyError, TypeError) as exc:
+                row["status"] = "error"
+                row["error"] = f"{type(exc).__name__}: {exc}"[:2000]
+
+    stored = _insert_raws(uow, fresh, parse_all)
     good = [(rid, parsed[id(raw)]) for rid, raw in stored if id(raw) in parsed]
     report = orders.import_canonical(
         uow, shop_code, sorted(good, key=lambda p: p[1].changed_at), review=review
@@ -320,20 +328,35 @@ def _raw_rows(
     return fresh
 
 
+_MARK_FAILED = (
+    sa.update(RAW)
+    .where(RAW.c.id == sa.bindparam("rid"))
+    .values(status="error", error=sa.bindparam("reason", type_=RAW.c.error.type))
+)
+
+
 def _insert_raws(
-    uow: UnitOfWork, fresh: list[tuple[dict[str, Any], RawOrder]]
+    uow: UnitOfWork, fresh: list[tuple[dict[str, Any], RawOrder]], parse_all: Callable[[], None]
 ) -> list[tuple[int, RawOrder]]:
+    """Store the payloads, parsing them (``parse_all``) while PostgreSQL writes them
+    (``core.pgcopy``): they are sent as imported, and those that did not parse are marked."""
     if not fresh:
         return []
     ids = allocate_ids(uow.conn, RAW, len(fresh))
     for rid, (row, _) in zip(ids, fresh, strict=True):
         row["id"] = rid
+        row["status"] = "imported"
     try:
         with uow.session.begin_nested():  # the savepoint is taken when the session is asked
             insert_many(uow.conn, RAW, [row for row, _ in fresh])
+            parse_all()
+            settle_writes(uow.conn)  # a duplicate must fail here, inside the savepoint
     except IntegrityError:
         # Another worker (a webhook racing a pull) stored some of these meanwhile.
+        parse_all()  # SQLite fails at the insert, before the parse
         return _store_skipping_known(uow, fresh)
+    failed = [{"rid": row["id"], "reason": row["error"]} for row, _ in fresh if row["error"]]
+    execute_many(uow.conn, _MARK_FAILED, failed)
     return [(row["id"], raw) for row, raw in fresh]
 
 

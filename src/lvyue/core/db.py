@@ -25,6 +25,7 @@ from sqlalchemy.dialects.sqlite.base import SQLiteCompiler
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import DeclarativeBase
 
+from lvyue.core import pgcopy
 from lvyue.core.money import from_fen, to_fen
 
 NAMING = {
@@ -199,6 +200,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     else:
         kwargs.setdefault("pool_pre_ping", True)
         engine = sa.create_engine(url_obj, **kwargs)
+        pgcopy.install(engine)
     _ENGINES.add(engine)
     return engine
 

@@ -262,6 +262,9 @@ def import_canonical(
     new = [(o, d) for ext, (_, o, d) in latest.items() if ext not in existing]
     if new:
         values = [_order_values(o, d, ts) for o, d in new]
+        # Ids first: on PostgreSQL the customer link's last COPY then runs on the server while
+        # the rows below are built, instead of under this query (core.pgcopy).
+        ids = allocate_ids(uow.conn, ORDER, len(new))
         customer_ids = link_customers(
             uow,
             [
@@ -288,7 +291,6 @@ def import_canonical(
             }
             for (o, _), v, cid in zip(new, values, customer_ids, strict=True)
         ]
-        ids = allocate_ids(uow.conn, ORDER, len(new_rows))
         for oid, row in zip(ids, new_rows, strict=True):
             row["id"] = oid
         lines = [

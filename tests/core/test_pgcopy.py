@@ -1,0 +1,97 @@
+"""Bulk inserts that return before PostgreSQL has finished them (``core.pgcopy``) keep the
+transaction's promises: a failed insert is raised before the transaction can commit, inside
+a savepoint when asked, never lost behind another error, and leaves nothing written."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+
+from lvyue.core import pgcopy
+from lvyue.core.bulk import insert_many, settle_writes
+
+META = sa.MetaData()
+PARENT = sa.Table("test_pgcopy_parent", META, sa.Column("id", sa.Integer, primary_key=True))
+CHILD = sa.Table(
+    "test_pgcopy_child",
+    META,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("parent_id", sa.ForeignKey(PARENT.c.id), nullable=False),
+)
+
+
+@pytest.fixture
+def tables(engine):
+    META.create_all(engine)
+    yield
+    META.drop_all(engine)
+
+
+def _count(engine, table):
+    with engine.connect() as conn:
+        return conn.execute(sa.select(sa.func.count()).select_from(table)).scalar()
+
+
+def test_rows_are_visible_to_the_next_statement(engine, tables):
+    with engine.begin() as conn:
+        insert_many(conn, PARENT, [{"id": i} for i in range(1, 501)])
+        if conn.dialect.name == "postgresql":  # sent, its result not read yet
+            assert conn.connection.driver_connection in pgcopy._PENDING
+        insert_many(conn, CHILD, [{"id": i, "parent_id": i} for i in range(1, 501)])
+        seen = conn.execute(sa.select(sa.func.count()).select_from(CHILD)).scalar()
+    assert seen == 500 and _count(engine, PARENT) == 500
+    assert not pgcopy._PENDING
+
+
+def test_a_failed_insert_is_raised_before_commit_and_nothing_is_kept(engine, tables):
+    with pytest.raises(IntegrityError, match="test_pgcopy_child"), engine.begin() as conn:
+        insert_many(conn, PARENT, [{"id": 1}])
+        insert_many(conn, CHILD, [{"id": 1, "parent_id": 1}, {"id": 2, "parent_id": 99}])
+    assert _count(engine, PARENT) == 0 and _count(engine, CHILD) == 0
+    # The connection went back to the pool clean: the next transaction works.
+    with engine.begin() as conn:
+        insert_many(conn, PARENT, [{"id": 7}])
+    assert _count(engine, PARENT) == 1
+
+
+def test_the_next_statement_raises_a_failed_insert(engine, tables):
+    stage = "insert"
+    with engine.connect() as conn:
+        with pytest.raises(IntegrityError), conn.begin():
+            insert_many(conn, PARENT, [{"id": 1}, {"id": 1}])
+            stage = "read"
+            conn.execute(sa.select(PARENT.c.id)).all()
+        postgres = conn.dialect.name == "postgresql"
+    # SQLite's executemany fails at once; PostgreSQL's COPY is found failed by the read.
+    assert stage == ("read" if postgres else "insert")
+    assert _count(engine, PARENT) == 0
+
+
+def test_settle_writes_raises_inside_the_savepoint(engine, tables):
+    with engine.begin() as conn:
+        insert_many(conn, PARENT, [{"id": 1}])
+        try:
+            with conn.begin_nested():
+                insert_many(conn, PARENT, [{"id": 2}, {"id": 1}])
+                settle_writes(conn)
+        except IntegrityError:
+            caught = True
+        else:
+            caught = False
+        insert_many(conn, PARENT, [{"id": 3}])
+    assert caught
+    with engine.connect() as conn:
+        assert conn.execute(sa.select(PARENT.c.id).order_by(PARENT.c.id)).scalars().all() == [1, 3]
+
+
+def test_an_error_in_python_is_not_hidden_by_a_pending_failure(engine, tables):
+    # On SQLite the insert itself fails; on PostgreSQL it is still pending at the rollback.
+    first = ValueError if engine.dialect.name == "postgresql" else IntegrityError
+    with pytest.raises(first), engine.begin() as conn:
+        insert_many(conn, PARENT, [{"id": 1}, {"id": 1}])
+        raise ValueError("from the caller")
+    assert not pgcopy._PENDING
+    with engine.begin() as conn:
+        insert_many(conn, PARENT, [{"id": 1}])
+    assert _count(engine, PARENT) == 1
