@@ -100,6 +100,40 @@ def test_database_refuses_an_oversold_level_whatever_the_code_does(uow, engine):
         conn.execute(sa.update(StockLevel.__table__).values(reserved=2))
 
 
+def test_a_plan_on_stale_levels_is_refused_by_the_conditional_update(uow):
+    # The pipeline plans on levels it locked; were they stale, the update itself refuses
+    # (one statement per level on SQLite, one for the batch on PostgreSQL) and nothing of
+    # the batch stays, while an exact plan for several levels goes through.
+    setup_world(uow, skus={"A": {"HZ": 3, "GZ": 2}, "B": {"HZ": 4}})
+    a_hz, b_hz, a_gz = ids(uow, "A", "HZ"), ids(uow, "B", "HZ"), ids(uow, "A", "GZ")
+    stale = {a_hz: 9, b_hz: 4}
+    with pytest.raises(InsufficientStock) as exc, uow() as u:
+        service.reserve(
+            u,
+            [
+                service.Reservation("order", 1, a_hz[1], {a_hz[0]: 2, b_hz[0]: 1}),
+                service.Reservation("order", 2, a_hz[1], {a_hz[0]: 5}),
+            ],
+            locked=stale,
+        )
+    assert exc.value.details == {"expected": 2, "updated": 1}
+    assert level(uow, "A")["HZ"]["reserved"] == 0 and level(uow, "B")["HZ"]["reserved"] == 0
+    with uow() as u:
+        done = service.reserve(
+            u,
+            [
+                service.Reservation("order", 3, a_hz[1], {a_hz[0]: 3, b_hz[0]: 4}),
+                service.Reservation("order", 4, a_gz[1], {a_gz[0]: 2}),
+            ],
+            locked={a_hz: 3, b_hz: 4, a_gz: 2},
+        )
+    assert done == [True, True]
+    assert [level(uow, "A")[w]["available"] for w in ("HZ", "GZ")] == [0, 0]
+    assert level(uow, "B")["HZ"]["available"] == 0
+    with uow(readonly=True) as u:
+        assert queries.verify_levels(u) == []
+
+
 def test_verify_reports_a_level_that_drifted_from_the_ledger(uow, engine):
     setup_world(uow, skus={"A": {"HZ": 5}})
     with engine.begin() as conn:  # simulate a bad write that bypassed the ledger
