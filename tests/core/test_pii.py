@@ -4,6 +4,8 @@ rotation (ADR 0005)."""
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import json
 from collections.abc import Callable, Iterator
 
@@ -119,6 +121,16 @@ def test_phone_index_is_keyed_truncated_hex_and_format_blind():
     assert phone_index("+86 138 1234 5678") == h
     assert phone_index("13812345679") != h
     assert phone_index("138****5678") is None
+
+
+@given(st.text(max_size=40))
+def test_the_blind_index_is_hmac_sha256_of_the_derived_key(value):
+    # Computed from SHA-256 states for speed, it must stay the HMAC every stored index is.
+    ring = PiiKeyring(KEY_A, (KEY_B,))
+    keys = [crypto._derive(k, "lvyue/pii/blind-index/v1") for k in (KEY_A, KEY_B)]
+    expected = [hmac.new(k, value.encode("utf-8"), hashlib.sha256).hexdigest()[:24] for k in keys]
+    assert ring.index(value) == expected[0]
+    assert list(ring.indexes(value)) == expected
 
 
 def test_encrypted_columns_cannot_be_compared_in_sql():

@@ -15,12 +15,12 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-import hmac
 import os
 import re
 import unicodedata
 from dataclasses import dataclass
 from functools import cache
+from typing import Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
@@ -94,6 +94,7 @@ def rotate_secret(token: str) -> str | None:
 PII_PREFIX = "e1"
 _PREFIX_BYTES = PII_PREFIX.encode("ascii")
 _KID, _NONCE = 4, 12
+_SHA256_BLOCK = 64  # bytes; the 32-byte index key is padded to it
 INDEX_HEX = 24  # 96 bits of HMAC-SHA256: no collisions in practice, less to match offline
 
 
@@ -109,14 +110,20 @@ def _derive(secret: str, label: str, length: int = 32) -> bytes:
 class _Key:
     kid: bytes
     aead: AESGCM
-    index: hmac.HMAC  # keyed, never updated: copied per value
+    # HMAC-SHA256 of the blind index as its two keyed SHA-256 states (RFC 2104), copied per
+    # value: copying an ``hmac.HMAC`` duplicates an OpenSSL 3 MAC context, which took 6 µs a
+    # value in the order pipeline (12 µs per order), where a SHA-256 state copies cheaply.
+    inner: Any
+    outer: Any
 
 
 def _key(secret: str) -> _Key:
+    block = _derive(secret, "lvyue/pii/blind-index/v1").ljust(_SHA256_BLOCK, b"\0")
     return _Key(
         kid=_derive(secret, "lvyue/pii/key-id/v1", _KID),
         aead=AESGCM(_derive(secret, "lvyue/pii/aes-256-gcm/v1")),
-        index=hmac.new(_derive(secret, "lvyue/pii/blind-index/v1"), digestmod=hashlib.sha256),
+        inner=hashlib.sha256(bytes(b ^ 0x36 for b in block)),
+        outer=hashlib.sha256(bytes(b ^ 0x5C for b in block)),
     )
 
 
@@ -178,9 +185,11 @@ class PiiKeyring:
 
 
 def _index(key: _Key, normalised: str) -> str:
-    h = key.index.copy()
-    h.update(normalised.encode("utf-8"))
-    return h.hexdigest()[:INDEX_HEX]
+    inner = key.inner.copy()
+    inner.update(normalised.encode("utf-8"))
+    outer = key.outer.copy()
+    outer.update(inner.digest())
+    return outer.hexdigest()[:INDEX_HEX]
 
 
 @cache
