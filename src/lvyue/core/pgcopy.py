@@ -14,14 +14,14 @@ from __future__ import annotations
 
 import select
 import weakref
+from functools import cache
 from typing import Any
 
-import psycopg
 import sqlalchemy as sa
-from psycopg import errors, pq
-from psycopg.copy import LibpqWriter
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
+
+# psycopg is imported where it is used: a process on SQLite never loads it (9.5 MiB).
 
 # Driver connection -> the COPY statement whose result is still to be read.
 _PENDING: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
@@ -30,11 +30,13 @@ _PENDING: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
 def copy_rows(conn: Connection, sql: str, values: list[Any]) -> None:
     """``COPY ... FROM STDIN`` of ``values`` (tuples in the statement's column order); return
     once the data and its end are sent, before the server has inserted them."""
+    import psycopg
+
     driver = conn.connection.driver_connection
     settle(driver)
     cursor = driver.cursor()  # type: ignore[union-attr]
     try:
-        with cursor.copy(sql, writer=_SendOnly(cursor)) as copy:
+        with cursor.copy(sql, writer=_send_only()(cursor)) as copy:
             for v in values:
                 copy.write_row(v)
     except psycopg.Error as exc:  # the same exception classes as conn.execute would raise
@@ -50,6 +52,9 @@ def settle(driver: Any, *, raise_error: bool = True) -> None:
     sql = _PENDING.pop(driver, None)
     if sql is None:
         return
+    import psycopg
+    from psycopg import errors, pq
+
     pgconn = driver.pgconn
     failure: Exception | None = None
     try:
@@ -68,21 +73,27 @@ def settle(driver: Any, *, raise_error: bool = True) -> None:
         raise sa.exc.DBAPIError.instance(sql, None, failure, psycopg.Error) from failure
 
 
-class _SendOnly(LibpqWriter):
-    """psycopg's writer, except that the end of the data is sent without waiting for the
-    result (an aborted copy, on a Python error, still waits, as psycopg does)."""
+@cache
+def _send_only() -> type[Any]:
+    from psycopg.copy import LibpqWriter
 
-    def finish(self, exc: BaseException | None = None) -> None:
-        if exc is not None:
-            super().finish(exc)
-            return
-        pgconn = self._pgconn
-        while pgconn.put_copy_end(None) == 0:  # libpq's buffer is full
-            select.select([], [pgconn.socket], [])
-        while pgconn.flush() == 1:
-            # Read as well: a server that reports an error stops reading what we send.
-            select.select([pgconn.socket], [pgconn.socket], [])
-            pgconn.consume_input()
+    class SendOnly(LibpqWriter):
+        """psycopg's writer, except that the end of the data is sent without waiting for
+        the result (an aborted copy, on a Python error, still waits, as psycopg does)."""
+
+        def finish(self, exc: BaseException | None = None) -> None:
+            if exc is not None:
+                super().finish(exc)
+                return
+            pgconn = self._pgconn
+            while pgconn.put_copy_end(None) == 0:  # libpq's buffer is full
+                select.select([], [pgconn.socket], [])
+            while pgconn.flush() == 1:
+                # Read as well: a server that reports an error stops reading what we send.
+                select.select([pgconn.socket], [pgconn.socket], [])
+                pgconn.consume_input()
+
+    return SendOnly
 
 
 def _before_execute(conn: Connection, cursor: Any, *_: Any) -> None:
