@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from lvyue.channels.adapters.base import PayloadError, RawOrder, ShopCredentials
 from lvyue.channels.models import RawOrderRecord, ShopConnection
 from lvyue.channels.stockrule import StockRule
-from lvyue.core.bulk import allocate_ids, execute_many, insert_many, settle_writes
+from lvyue.core.bulk import allocate_ids, execute_many, insert_many
 from lvyue.core.clock import now
 from lvyue.core.crypto import decrypt, encrypt
 from lvyue.core.db import in_clauses, table_of
@@ -349,8 +349,8 @@ def _insert_raws(
     try:
         with uow.session.begin_nested():  # the savepoint is taken when the session is asked
             insert_many(uow.conn, RAW, [row for row, _ in fresh])
-            parse_all()
-            settle_writes(uow.conn)  # a duplicate must fail here, inside the savepoint
+            parse_all()  # on PostgreSQL while the server writes them; a duplicate fails
+            # the savepoint's release, rolled back to it (core.pgcopy)
     except IntegrityError:
         # Another worker (a webhook racing a pull) stored some of these meanwhile.
         parse_all()  # SQLite fails at the insert, before the parse

@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql.dml import Insert, Update
 
-from lvyue.core.pgcopy import copy_rows, settle
+from lvyue.core.pgcopy import copy_rows
 
 _Build = Callable[[Sequence[Any]], list[Any]]  # rows to driver values
 
@@ -162,7 +162,7 @@ def insert_many(conn: Connection, table: sa.Table, rows: Sequence[Mapping[str, A
     """Plain INSERT of ``rows`` (all with the same keys); on PostgreSQL through COPY, which
     writes a row in a fifth of the time of a pipelined INSERT, and without waiting for the
     server to finish (:mod:`lvyue.core.pgcopy`): an error is raised by the next statement on
-    the connection, or by :func:`settle_writes`."""
+    the connection, the release of a savepoint or the commit."""
     if not rows:
         return
     stmt = _INSERTS.get(table)
@@ -177,15 +177,6 @@ def insert_many(conn: Connection, table: sa.Table, rows: Sequence[Mapping[str, A
     quote = conn.dialect.identifier_preparer.quote
     columns = ", ".join(quote(table.c[n].name) for n in _copy_columns(plan, keys))
     copy_rows(conn, f"COPY {quote(table.name)} ({columns}) FROM STDIN", values)
-
-
-def settle_writes(conn: Connection) -> None:
-    """Wait for the connection's last COPY and raise its error now (on PostgreSQL
-    :func:`insert_many` returns before the server has inserted the rows; anything else run on
-    the connection waits first). Only where an error must surface at this point is this
-    needed, e.g. inside a savepoint that catches it."""
-    if conn.dialect.name == "postgresql":
-        settle(conn.connection.driver_connection)
 
 
 _SEQUENCES: dict[str, str] = {}

@@ -106,6 +106,19 @@ def _before_tx(conn: Connection, *_: Any) -> None:
         settle(conn.connection.driver_connection)
 
 
+def _before_release(conn: Connection, name: str, *_: Any) -> None:
+    # A COPY that failed inside the savepoint fails its release: the savepoint is rolled back
+    # first, as the caller's ``except`` expects, since SQLAlchemy will not do it after a
+    # failed release and the transaction would stay aborted.
+    if not _PENDING:
+        return
+    try:
+        settle(conn.connection.driver_connection)
+    except sa.exc.DBAPIError:
+        conn.dialect.do_rollback_to_savepoint(conn, name)
+        raise
+
+
 def _before_rollback(conn: Connection, *_: Any) -> None:
     if _PENDING:
         settle(conn.connection.driver_connection, raise_error=False)
@@ -119,8 +132,9 @@ def _on_reset(dbapi_connection: Any, *_: Any) -> None:
 def install(engine: Engine) -> None:
     """Collect pending COPY results before anything else runs on the engine's connections."""
     event.listen(engine, "before_cursor_execute", _before_execute)
-    for name in ("commit", "savepoint", "release_savepoint", "prepare_twophase"):
+    for name in ("commit", "savepoint", "prepare_twophase"):
         event.listen(engine, name, _before_tx)
+    event.listen(engine, "release_savepoint", _before_release)
     for name in ("rollback", "rollback_savepoint"):
         event.listen(engine, name, _before_rollback)
     event.listen(engine.pool, "reset", _on_reset)
