@@ -48,6 +48,7 @@ from typing import Any
 import sqlalchemy as sa
 
 import workload
+from lvyue.channels.lookahead import ParseAhead
 from lvyue.core.db import engine_for
 from lvyue.core.uow import UnitOfWork
 from lvyue.orders import service as orders_service
@@ -164,25 +165,32 @@ def run_import(url: str, n: int, seed: int, *, review: bool) -> int:
     new = seen = 0
     progress = Progress("import", n)
     # One shop's orders per transaction, BATCH at a time, as a channel pull takes a shop's
-    # pages (and `lvyue orders import` a shop's file).
-    for batch in workload.shop_batches(stream(), BATCH):
-        t1 = time.perf_counter()
-        with UnitOfWork(engine, actor="bench") as uow:
-            new += workload.import_batch(
-                uow,
-                batch,
-                shops,
-                parse,
-                review=review,
-                reviewed=REVIEWED,
-            )
-            t2 = time.perf_counter()
-        orders_service.between_batches(engine)  # as the import and sync commands do
-        t3 = time.perf_counter()
-        TIMES["import_commit"] += t3 - t2
-        TIMES["import_total"] += t3 - t1
-        seen += len(batch)
-        progress.update(seen)
+    # pages (and `lvyue orders import` a shop's file); the next batch is parsed while the
+    # database writes this one, as `lvyue channels sync` does (channels.lookahead).
+    with ParseAhead(engine) as ahead:
+        parse_ahead = {k: ahead.parser(p) for k, p in parse.items()}
+        batches = workload.shop_batches(stream(), BATCH)
+        batch = next(batches, None)
+        while batch is not None:
+            following = next(batches, None)
+            if following is None:
+                ahead.prepare([], parse_ahead[batch[0].platform])
+            else:
+                ahead.prepare([g.raw for g in following], parse[following[0].platform])
+            t1 = time.perf_counter()
+            with UnitOfWork(engine, actor="bench") as uow:
+                new += workload.import_batch(
+                    uow, batch, shops, parse_ahead, review=review, reviewed=REVIEWED
+                )
+                t2 = time.perf_counter()
+            ahead.forget([g.raw for g in batch])
+            orders_service.between_batches(engine)  # as the import and sync commands do
+            t3 = time.perf_counter()
+            TIMES["import_commit"] += t3 - t2
+            TIMES["import_total"] += t3 - t1
+            seen += len(batch)
+            progress.update(seen)
+            batch = following
     return new
 
 
@@ -429,7 +437,8 @@ def _sql_kind(statement: str) -> str:
     return verb
 
 
-_WAIT = "wait for the last COPY to finish"
+_WAIT = "wait for COPY to finish"
+_WAITED = [0.0]  # all the waits, to leave out of the COPY calls that waited
 
 
 def _time_sql(url: str) -> None:
@@ -453,11 +462,11 @@ def _time_sql(url: str) -> None:
     def insert_many(conn: Any, table: sa.Table, rows: Any) -> None:
         if conn.dialect.name != "postgresql":
             return real(conn, table, rows)  # executemany: the events above time it
-        t0, waited = time.perf_counter(), SQL_TIMES[_WAIT][1]
+        t0, waited = time.perf_counter(), _WAITED[0]
         real(conn, table, rows)
         entry = SQL_TIMES[f"COPY {table.name} (+ values)"]
         entry[0] += 1
-        entry[1] += time.perf_counter() - t0 - (SQL_TIMES[_WAIT][1] - waited)
+        entry[1] += time.perf_counter() - t0 - (_WAITED[0] - waited)
 
     # On PostgreSQL a COPY returns before the server is done (core.pgcopy): the wait for it,
     # before the next statement, is its own entry.
@@ -466,11 +475,13 @@ def _time_sql(url: str) -> None:
     def settle(driver: Any, *, raise_error: bool = True) -> None:
         if driver not in pgcopy._PENDING:
             return
+        table = pgcopy._PENDING[driver].split()[1]
         t0 = time.perf_counter()
         real_settle(driver, raise_error=raise_error)
-        entry = SQL_TIMES[_WAIT]
+        entry = SQL_TIMES[f"{_WAIT}: {table}"]
         entry[0] += 1
         entry[1] += time.perf_counter() - t0
+        _WAITED[0] += time.perf_counter() - t0
 
     pgcopy.settle = bulk.settle = settle  # type: ignore[assignment]
     bulk.insert_many = insert_many

@@ -230,3 +230,36 @@ def test_a_failed_pull_is_recorded_without_secrets_and_keeps_the_cursor(fake, sh
         row = u.conn.execute(service.CONN.select()).one()
     assert row.last_sync_status == "error" and fake.session not in row.last_error
     assert row.cursor_at == cursor
+
+
+def test_a_pull_that_fails_midway_keeps_the_chunks_before_the_failure(
+    fake, shop, uow, engine, monkeypatch
+):
+    # The next chunk is fetched before the one in hand is written (channels.lookahead): a
+    # failure fetching it must not cost the chunk in hand.
+    from itertools import islice
+
+    from lvyue.channels import sync
+    from lvyue.channels.adapters.base import ChannelError
+
+    monkeypatch.setattr(sync, "CHUNK", 2)
+    for minutes in (9, 8, 7):
+        fake.add_trade(lines=[LINE], at=fake.now - timedelta(minutes=minutes))
+
+    def failing(access: service.ShopAccess) -> TaobaoAdapter:
+        class Failing(TaobaoAdapter):
+            def fetch_orders(self, since, until):
+                yield from islice(super().fetch_orders(since, until), 2)
+                raise ChannelError("page 2: gateway timeout")
+
+        return Failing(
+            access.credentials, httpx.Client(), sleep=lambda s: None, clock=lambda: fake.now
+        )
+
+    with pytest.raises(SyncFailed, match="gateway timeout"):
+        sync_shop(engine, shop, failing, clock=lambda: fake.now)
+    assert count(engine, "orders_order") == 2
+    assert count(engine, "channels_raw_order") == 2
+    with uow(readonly=True) as u:
+        assert u.conn.execute(service.CONN.select()).one().cursor_at is None
+    assert pull(engine, fake, shop).new == 1  # the next pull brings the rest

@@ -21,6 +21,7 @@ from sqlalchemy.engine import Engine
 from lvyue.channels import service
 from lvyue.channels.adapters.base import ChannelAdapter, ChannelError, RawOrder
 from lvyue.channels.adapters.registry import make_adapter as platform_adapter
+from lvyue.channels.lookahead import ParseAhead
 from lvyue.core.clock import now
 from lvyue.core.errors import LvyueError, ValidationError
 from lvyue.core.uow import UnitOfWork
@@ -77,18 +78,34 @@ def sync_shop(
     report = SyncReport(shop_code)
     messages: list[str] = []
     try:
-        for chunk in _chunks(iter(adapter.fetch_orders(start, end)), CHUNK):
-            report.fetched += len(chunk)
-            with UnitOfWork(engine, actor=f"sync:{shop_code}") as uow:
-                got = service.ingest(uow, access.shop_id, shop_code, chunk, "pull", adapter.parse)
-            if not got.stored:
-                continue
-            result = got.report
-            orders.between_batches(engine)
-            report.new += result.imported
-            report.updated += result.updated
-            report.errors += len(result.rejected)
-            messages.extend(f"raw #{rid}: {reason}" for rid, reason in result.rejected)
+        # The next chunk is fetched first and parsed while the database writes this one; a
+        # failed fetch is raised once the chunk in hand is stored, as without the lookahead.
+        chunks = _chunks(iter(adapter.fetch_orders(start, end)), CHUNK)
+        with ParseAhead(engine) as ahead:
+            parse = ahead.parser(adapter.parse)
+            chunk = next(chunks, None)
+            while chunk is not None:
+                failed: Exception | None = None
+                try:
+                    following = next(chunks, None)
+                except Exception as exc:
+                    following, failed = None, exc
+                ahead.prepare(following or [], adapter.parse)
+                report.fetched += len(chunk)
+                with UnitOfWork(engine, actor=f"sync:{shop_code}") as uow:
+                    got = service.ingest(uow, access.shop_id, shop_code, chunk, "pull", parse)
+                ahead.forget(chunk)
+                if failed is not None:
+                    raise failed
+                chunk = following
+                if not got.stored:
+                    continue
+                result = got.report
+                orders.between_batches(engine)
+                report.new += result.imported
+                report.updated += result.updated
+                report.errors += len(result.rejected)
+                messages.extend(f"raw #{rid}: {reason}" for rid, reason in result.rejected)
     except Exception as exc:
         message = service.redact(f"{type(exc).__name__}: {exc}", access.credentials)
         with UnitOfWork(engine) as uow:

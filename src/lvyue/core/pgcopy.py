@@ -13,7 +13,10 @@ still inside the same transaction, which then rolls back as before.
 from __future__ import annotations
 
 import select
+import threading
 import weakref
+from collections import deque
+from collections.abc import Callable, Iterable
 from functools import cache
 from typing import Any
 
@@ -25,6 +28,15 @@ from sqlalchemy.engine import Connection, Engine
 
 # Driver connection -> the COPY statement whose result is still to be read.
 _PENDING: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
+_LOCAL = threading.local()  # .work: this thread's work to do while the server works
+
+
+def while_waiting(tasks: Iterable[Callable[[], object]]) -> None:
+    """Give this thread work to do while it waits for the server to finish a COPY, in place
+    of any given before: small pure-Python tasks that touch no database and never raise,
+    such as parsing the next batch's payloads (``channels.lookahead``). Each runs at most
+    once, between looks at the socket; what is left is dropped by the next call."""
+    _LOCAL.work = deque(tasks)
 
 
 def copy_rows(conn: Connection, sql: str, values: list[Any]) -> None:
@@ -46,7 +58,9 @@ def copy_rows(conn: Connection, sql: str, values: list[Any]) -> None:
 
 def settle(driver: Any, *, raise_error: bool = True) -> None:
     """Read the result of the driver connection's pending COPY, if any, and raise its error
-    (as SQLAlchemy's exception class, e.g. ``IntegrityError``) unless told not to."""
+    (as SQLAlchemy's exception class, e.g. ``IntegrityError``) unless told not to. While the
+    server is busy, the thread's waiting work (:func:`while_waiting`) runs, one task at a
+    time."""
     if not _PENDING:
         return
     sql = _PENDING.pop(driver, None)
@@ -56,11 +70,15 @@ def settle(driver: Any, *, raise_error: bool = True) -> None:
     from psycopg import errors, pq
 
     pgconn = driver.pgconn
+    work: deque[Callable[[], object]] | None = getattr(_LOCAL, "work", None)
     failure: Exception | None = None
     try:
         while True:
             while pgconn.is_busy():
-                select.select([pgconn.socket], [], [])
+                if work:
+                    work.popleft()()
+                else:
+                    select.select([pgconn.socket], [], [])
                 pgconn.consume_input()
             res = pgconn.get_result()
             if res is None:

@@ -6,6 +6,7 @@ columns beside them, with the issues review turns into hold reasons.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,7 +28,40 @@ MASK = "*"
 PHONE_ISSUES = frozenset({"invalid_phone", "missing_phone"})
 
 
+# Receivers read ahead of their import, while the database wrote the batch before
+# (``channels.lookahead``), by the fields the reading depends on; each handed out once.
+_AHEAD: dict[tuple[str | None, ...], dict[str, Any]] = {}
+
+
+def _reading_key(r: CanonicalReceiver) -> tuple[str | None, ...]:
+    return (r.address, r.province, r.city, r.district, r.phone)
+
+
+def normalise_ahead(r: CanonicalReceiver) -> None:
+    """Normalise ``r`` now, for :func:`normalise_receiver` to hand out when its order is
+    imported (until :func:`drop_ahead`)."""
+    _AHEAD[_reading_key(r)] = _normalise(r)
+
+
+def drop_ahead(receivers: Iterable[CanonicalReceiver] | None = None) -> None:
+    """Forget the readings done ahead for ``receivers`` (all when None) and not taken: their
+    orders were known already."""
+    if receivers is None:
+        _AHEAD.clear()
+        return
+    for r in receivers:
+        _AHEAD.pop(_reading_key(r), None)
+
+
 def normalise_receiver(r: CanonicalReceiver) -> dict[str, Any]:
+    if _AHEAD:
+        ready = _AHEAD.pop(_reading_key(r), None)
+        if ready is not None:
+            return ready
+    return _normalise(r)
+
+
+def _normalise(r: CanonicalReceiver) -> dict[str, Any]:
     masked = bool(r.phone and MASK in r.phone)
     result = parse_address(
         r.address,
