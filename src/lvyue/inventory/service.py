@@ -21,7 +21,7 @@ from lvyue.catalog.models import Sku
 from lvyue.config import get_settings
 from lvyue.core.bulk import execute_many, insert_many
 from lvyue.core.clock import now
-from lvyue.core.db import in_clauses, table_of
+from lvyue.core.db import array_literal, in_clauses, table_of
 from lvyue.core.errors import InsufficientStock, NotFound, ValidationError
 from lvyue.core.uow import UnitOfWork
 from lvyue.inventory.events import LowLevel, StockLow
@@ -373,7 +373,7 @@ def _apply_deltas(
     if uow.is_postgres:
         updated = uow.conn.execute(
             _PG_DELTAS,
-            {k: [p[k] for p in params] for k in ("s", "w", "h", "r")} | {"t": ts},
+            {k: array_literal([p[k] for p in params]) for k in ("s", "w", "h", "r")} | {"t": ts},
         ).rowcount
     else:
         updated = execute_many(uow.conn, _DELTAS, params)
