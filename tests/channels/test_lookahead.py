@@ -13,7 +13,7 @@ from lvyue.channels import service
 from lvyue.channels.adapters.base import PayloadError, RawOrder
 from lvyue.channels.lookahead import ParseAhead
 from lvyue.channels.models import RawOrderRecord
-from lvyue.core import pgcopy
+from lvyue.core import waiting
 from lvyue.core.db import table_of
 from lvyue.orders import normalise
 from lvyue.orders import service as orders_service
@@ -88,7 +88,7 @@ def test_orders_parsed_ahead_are_the_orders_parsed_in_their_batch(uow, engine):
     for batch in _batches():
         with uow() as u:
             service.ingest(u, plain, "S2", batch, "pull", _parse)
-    with ParseAhead(engine) as ahead:
+    with ParseAhead() as ahead:
         parse = ahead.parser(_parse)
         batches = _batches()
         for i, batch in enumerate(batches):
@@ -103,31 +103,30 @@ def test_orders_parsed_ahead_are_the_orders_parsed_in_their_batch(uow, engine):
 
 
 def _wait_is_over() -> None:
-    """Run the work handed to the wait, as a long COPY's wait would."""
-    for task in list(getattr(pgcopy._LOCAL, "work", ())):
-        task()
+    """Run the tasks handed to the waits, as a long enough wait would."""
+    queue = waiting.work()
+    while queue:
+        queue.popleft()()
 
 
-def test_what_is_done_ahead_is_taken_once_and_a_parse_error_is_raised_at_its_turn(engine):
+def test_what_is_done_ahead_is_taken_once_and_a_parse_error_is_raised_at_its_turn():
     good = RawOrder("E1", None, canonical("E1", [("A", 1)]))
     bad = RawOrder("BAD", None, {"external_id": "BAD"})
     known = RawOrder("E2", None, canonical("E2", [("A", 1)], receiver={"address": "上海市"}))
-    with ParseAhead(engine) as ahead:
+    with ParseAhead() as ahead:
         ahead.prepare([good, bad, known], _parse)
         _wait_is_over()
         parse = ahead.parser(_parse)
         first = parse(good)
-        if engine.dialect.name == "postgresql":
-            # The order parsed ahead, and its receiver's reading, each handed out once.
-            reading = normalise._AHEAD[normalise._reading_key(first.receiver)]
-            assert normalise.normalise_receiver(first.receiver) is reading
-            assert normalise.normalise_receiver(first.receiver) is not reading
-            assert parse(good) is not first
-        else:  # nothing waits on SQLite: nothing is done ahead
-            assert not normalise._AHEAD
-        assert parse(good) == first
+        # The order parsed ahead, and its receiver's reading, each handed out once.
+        reading = normalise._AHEAD[normalise._reading_key(first.receiver)]
+        assert normalise.normalise_receiver(first.receiver) is reading
+        again = normalise.normalise_receiver(first.receiver)
+        assert again is not reading and again == reading
+        assert parse(good) is not first and parse(good) == first
         with pytest.raises(PayloadError, match="lines"):
             parse(bad)
         ahead.forget([good, bad, known])  # E2 was known already: its reading goes
         assert not normalise._AHEAD
-    assert not getattr(pgcopy._LOCAL, "work", ())
+        ahead.prepare([good], _parse)
+    assert waiting.work() is None and not normalise._AHEAD  # the end drops what is left

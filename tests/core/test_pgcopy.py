@@ -8,7 +8,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from lvyue.core import pgcopy
+from lvyue.core import pgcopy, waiting
 from lvyue.core.bulk import insert_many
 
 META = sa.MetaData()
@@ -98,9 +98,9 @@ def test_an_error_in_python_is_not_hidden_by_a_pending_failure(engine, tables):
 
 
 def test_waiting_work_runs_while_the_server_is_busy_and_never_without_a_wait(engine, tables):
-    """Work handed to the wait (the next batch's parsing) runs while a COPY's result is
-    outstanding, and the COPY's outcome, rows or error, is what it would be without it. On
-    SQLite nothing is outstanding, so the work never runs (its owner does it when needed)."""
+    """Tasks handed to the waits (the next batch's parsing, ``core.waiting``) run while a
+    COPY's result is outstanding, and the COPY's outcome, rows or error, is what it would be
+    without them. On SQLite, where nothing is outstanding, statements never run them."""
     pg = engine.dialect.name == "postgresql"
     ran: list[int] = []
     if pg:  # a statement trigger that sleeps keeps the server on the COPY for 300 ms
@@ -114,27 +114,28 @@ def test_waiting_work_runs_while_the_server_is_busy_and_never_without_a_wait(eng
                 "FOR EACH STATEMENT EXECUTE FUNCTION test_pgcopy_slow()"
             )
     try:
-        pgcopy.while_waiting([lambda i=i: ran.append(i) for i in range(5)])
+        waiting.while_waiting([lambda i=i: ran.append(i) for i in range(5)])
         with engine.begin() as conn:
-            conn.execute(sa.select(1))  # nothing pending: the work waits
+            conn.execute(sa.select(1))  # nothing pending: the tasks wait
             assert ran == []
             insert_many(conn, PARENT, [{"id": 1}])
             insert_many(conn, CHILD, [{"id": 1, "parent_id": 1}])
             assert conn.execute(sa.select(sa.func.count()).select_from(CHILD)).scalar() == 1
-        assert ran == ([0, 1, 2, 3, 4] if pg else [])  # all of it, in order, once
-
-        pgcopy.while_waiting([lambda: ran.append(9)])
-        pgcopy.while_waiting([lambda: ran.append(10)])  # replaces the work before it
+            assert ran == ([0, 1, 2, 3, 4] if pg else [])  # all of it, in order, once
+        if not pg:
+            return
+        waiting.while_waiting([lambda: ran.append(9)])
+        waiting.while_waiting([lambda: ran.append(10)])  # replaces the tasks before it
         with engine.begin() as conn:
             insert_many(conn, CHILD, [{"id": 2, "parent_id": 1}])
-        assert ran[5:] == ([10] if pg else [])
+        assert ran[5:] == [10]
 
-        pgcopy.while_waiting([lambda: ran.append(11)])
+        waiting.while_waiting([lambda: ran.append(11)])
         with pytest.raises(IntegrityError), engine.begin() as conn:
             insert_many(conn, CHILD, [{"id": 3, "parent_id": 99}])
         assert _count(engine, CHILD) == 2
     finally:
-        pgcopy.while_waiting(())
+        waiting.while_waiting(())
         if pg:
             with engine.begin() as conn:
                 conn.exec_driver_sql("DROP TRIGGER test_pgcopy_slow ON test_pgcopy_child")

@@ -81,7 +81,7 @@ def sync_shop(
         # The next chunk is fetched first and parsed while the database writes this one; a
         # failed fetch is raised once the chunk in hand is stored, as without the lookahead.
         chunks = _chunks(iter(adapter.fetch_orders(start, end)), CHUNK)
-        with ParseAhead(engine) as ahead:
+        with ParseAhead() as ahead:
             parse = ahead.parser(adapter.parse)
             chunk = next(chunks, None)
             while chunk is not None:

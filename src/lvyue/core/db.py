@@ -9,6 +9,7 @@ plain deferred ``BEGIN`` so that readers never queue behind writers.
 from __future__ import annotations
 
 import os
+import sqlite3
 import time
 import weakref
 from collections.abc import Iterable
@@ -25,7 +26,7 @@ from sqlalchemy.dialects.sqlite.base import SQLiteCompiler
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import DeclarativeBase
 
-from lvyue.core import pgcopy
+from lvyue.core import pgcopy, waiting
 from lvyue.core.money import from_fen, to_fen
 
 NAMING = {
@@ -177,6 +178,21 @@ class _SQLiteCompiler(SQLiteCompiler):
         return text
 
 
+def _sqlite_commit_while_working(conn: Connection) -> None:
+    # The commit writes the batch's pages to the WAL with the GIL released: given tasks
+    # (the next batch's parsing, core.waiting), this thread does them meanwhile. SQLAlchemy's
+    # own commit then finds no transaction open, which pysqlite takes as nothing to do.
+    if waiting.work() is None:
+        return
+    dbapi = conn.connection.dbapi_connection
+    if dbapi is None or not dbapi.in_transaction:
+        return
+    try:
+        waiting.in_thread_while_working(dbapi.commit)
+    except sqlite3.Error as exc:
+        raise sa.exc.DBAPIError.instance("COMMIT", None, exc, sqlite3.Error) from exc
+
+
 def _sqlite_on_begin(conn: Connection) -> None:
     mode = "DEFERRED" if conn.get_execution_options().get("lvyue_readonly") else "IMMEDIATE"
     conn.exec_driver_sql(f"BEGIN {mode}")
@@ -196,6 +212,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         engine = sa.create_engine(url_obj, **kwargs)
         event.listen(engine, "connect", _sqlite_on_connect)
         event.listen(engine, "begin", _sqlite_on_begin)
+        event.listen(engine, "commit", _sqlite_commit_while_working)
         engine.dialect.statement_compiler = _SQLiteCompiler
     else:
         kwargs.setdefault("pool_pre_ping", True)

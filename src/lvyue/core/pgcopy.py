@@ -13,10 +13,7 @@ still inside the same transaction, which then rolls back as before.
 from __future__ import annotations
 
 import select
-import threading
 import weakref
-from collections import deque
-from collections.abc import Callable, Iterable
 from functools import cache
 from typing import Any
 
@@ -24,19 +21,12 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 
+from lvyue.core import waiting
+
 # psycopg is imported where it is used: a process on SQLite never loads it (9.5 MiB).
 
 # Driver connection -> the COPY statement whose result is still to be read.
 _PENDING: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
-_LOCAL = threading.local()  # .work: this thread's work to do while the server works
-
-
-def while_waiting(tasks: Iterable[Callable[[], object]]) -> None:
-    """Give this thread work to do while it waits for the server to finish a COPY, in place
-    of any given before: small pure-Python tasks that touch no database and never raise,
-    such as parsing the next batch's payloads (``channels.lookahead``). Each runs at most
-    once, between looks at the socket; what is left is dropped by the next call."""
-    _LOCAL.work = deque(tasks)
 
 
 def copy_rows(conn: Connection, sql: str, values: list[Any]) -> None:
@@ -59,8 +49,7 @@ def copy_rows(conn: Connection, sql: str, values: list[Any]) -> None:
 def settle(driver: Any, *, raise_error: bool = True) -> None:
     """Read the result of the driver connection's pending COPY, if any, and raise its error
     (as SQLAlchemy's exception class, e.g. ``IntegrityError``) unless told not to. While the
-    server is busy, the thread's waiting work (:func:`while_waiting`) runs, one task at a
-    time."""
+    server is busy, the thread's tasks (``core.waiting``) run, one at a time."""
     if not _PENDING:
         return
     sql = _PENDING.pop(driver, None)
@@ -70,7 +59,7 @@ def settle(driver: Any, *, raise_error: bool = True) -> None:
     from psycopg import errors, pq
 
     pgconn = driver.pgconn
-    work: deque[Callable[[], object]] | None = getattr(_LOCAL, "work", None)
+    work = waiting.work()
     failure: Exception | None = None
     try:
         while True:
