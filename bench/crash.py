@@ -47,6 +47,7 @@ from typing import Any
 import sqlalchemy as sa
 
 import workload
+from lvyue.channels.lookahead import ParseAhead
 from lvyue.core.db import engine_for
 from lvyue.core.uow import UnitOfWork
 from lvyue.orders.service import ProcessReport, process_orders
@@ -106,11 +107,22 @@ def run_worker(url: str, start: int, count: int, seed: int) -> int:
     parse = workload.parsers()
     print("READY", flush=True)
     cursor = 0
-    for i, batch in enumerate(workload.batches(stream(start, count, seed), WORKER_BATCH)):
-        with UnitOfWork(engine, actor="crash-worker") as uow:
-            # Every other batch reviewed on import (ADR 0009): kills land in both kinds.
-            workload.import_batch(uow, batch, shops, parse, review=i % 2 == 0)
-        cursor = _process_from(url, cursor)
+    # The next batch parsed while this one is written, as a channel pull does
+    # (channels.lookahead): kills land in those waits too, SQLite's commit thread among them.
+    batches = workload.batches(stream(start, count, seed), WORKER_BATCH)
+    with ParseAhead() as ahead:
+        parse_ahead = {k: ahead.parser(p) for k, p in parse.items()}
+        batch = next(batches, None)
+        i = 0
+        while batch is not None:
+            following = next(batches, None)
+            ahead.prepare((g.raw, parse[g.platform]) for g in following or ())
+            with UnitOfWork(engine, actor="crash-worker") as uow:
+                # Every other batch reviewed on import (ADR 0009): kills land in both kinds.
+                workload.import_batch(uow, batch, shops, parse_ahead, review=i % 2 == 0)
+            ahead.forget([g.raw for g in batch])
+            cursor = _process_from(url, cursor)
+            batch, i = following, i + 1
     _process_from(url, 0)  # orders paid after the cursor passed them
     print("DONE", flush=True)
     return 0

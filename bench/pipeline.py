@@ -173,10 +173,7 @@ def run_import(url: str, n: int, seed: int, *, review: bool) -> int:
         batch = next(batches, None)
         while batch is not None:
             following = next(batches, None)
-            if following is None:
-                ahead.prepare([], parse_ahead[batch[0].platform])
-            else:
-                ahead.prepare([g.raw for g in following], parse[following[0].platform])
+            ahead.prepare((g.raw, parse[g.platform]) for g in following or ())
             t1 = time.perf_counter()
             with UnitOfWork(engine, actor="bench") as uow:
                 new += workload.import_batch(

@@ -92,7 +92,8 @@ def test_orders_parsed_ahead_are_the_orders_parsed_in_their_batch(uow, engine):
         parse = ahead.parser(_parse)
         batches = _batches()
         for i, batch in enumerate(batches):
-            ahead.prepare(batches[i + 1] if i + 1 < len(batches) else [], _parse)
+            following = batches[i + 1] if i + 1 < len(batches) else []
+            ahead.prepare((raw, _parse) for raw in following)
             with uow() as u:
                 service.ingest(u, ahead_shop, "S1", batch, "pull", parse)
             ahead.forget(batch)
@@ -114,7 +115,7 @@ def test_what_is_done_ahead_is_taken_once_and_a_parse_error_is_raised_at_its_tur
     bad = RawOrder("BAD", None, {"external_id": "BAD"})
     known = RawOrder("E2", None, canonical("E2", [("A", 1)], receiver={"address": "上海市"}))
     with ParseAhead() as ahead:
-        ahead.prepare([good, bad, known], _parse)
+        ahead.prepare((raw, _parse) for raw in (good, bad, known))
         _wait_is_over()
         parse = ahead.parser(_parse)
         first = parse(good)
@@ -128,5 +129,5 @@ def test_what_is_done_ahead_is_taken_once_and_a_parse_error_is_raised_at_its_tur
             parse(bad)
         ahead.forget([good, bad, known])  # E2 was known already: its reading goes
         assert not normalise._AHEAD
-        ahead.prepare([good], _parse)
+        ahead.prepare([(good, _parse)])
     assert waiting.work() is None and not normalise._AHEAD  # the end drops what is left

@@ -14,7 +14,7 @@ batch's transaction.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import suppress
 from functools import partial
 
@@ -44,11 +44,11 @@ class ParseAhead:
         waiting.while_waiting(())
         drop_ahead()
 
-    def prepare(self, raws: Sequence[RawOrder], parse: Parse) -> None:
-        """Parse ``raws`` (the next batch; none after the last) while the database is busy
-        with the current one. Call before each batch: parses handed over before and not
-        reached are dropped (that batch parses them itself)."""
-        waiting.while_waiting([partial(self._parse_one, raw, parse) for raw in raws])
+    def prepare(self, items: Iterable[tuple[RawOrder, Parse]]) -> None:
+        """Parse the next batch's payloads, each with its adapter's ``parse`` (none after the
+        last batch), while the database is busy with the current one. Call before each batch:
+        parses handed over before and not reached are dropped (that batch does them)."""
+        waiting.while_waiting([partial(self._parse_one, raw, parse) for raw, parse in items])
 
     def _parse_one(self, raw: RawOrder, parse: Parse) -> None:
         try:

@@ -90,7 +90,7 @@ def sync_shop(
                     following = next(chunks, None)
                 except Exception as exc:
                     following, failed = None, exc
-                ahead.prepare(following or [], adapter.parse)
+                ahead.prepare((raw, adapter.parse) for raw in following or ())
                 report.fetched += len(chunk)
                 with UnitOfWork(engine, actor=f"sync:{shop_code}") as uow:
                     got = service.ingest(uow, access.shop_id, shop_code, chunk, "pull", parse)
