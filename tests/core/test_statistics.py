@@ -109,3 +109,43 @@ def test_a_young_table_is_analysed_as_soon_as_it_has_rows(engine, db, monkeypatc
     finally:
         with engine.begin() as conn:
             conn.exec_driver_sql(f"DROP TABLE IF EXISTS {table}")
+
+
+def test_between_batches_refreshes_in_the_background_and_can_be_waited_for(engine, monkeypatch):
+    """The bulk runners' refresh (``refresh_statistics_in_background``) returns at once and
+    analyses on its own connection; waiting for it leaves the table analysed. On SQLite there
+    is nothing to refresh and no thread."""
+    pg = engine.dialect.name == "postgresql"
+    table = "stats_background_probe"
+    monkeypatch.setattr(core_db, "_CHECKED", {})
+    monkeypatch.setattr(core_db, "_ANALYSED_AT", {})
+    monkeypatch.setattr(core_db, "_REFRESHING", {})
+    with engine.begin() as conn:
+        conn.exec_driver_sql(f"DROP TABLE IF EXISTS {table}")
+        conn.exec_driver_sql(f"CREATE TABLE {table} (id int PRIMARY KEY)")
+        if pg:  # held until the refresh's ANALYZE is under way: it cannot run in the caller
+            conn.exec_driver_sql(f"INSERT INTO {table} SELECT g FROM generate_series(1, 30) g")
+    try:
+        if pg:
+            _wait_for_counters(engine, table, 30, column="n_live_tup")
+        blocker = engine.connect()
+        if pg:  # an open lock that ANALYZE waits for: the call must return regardless
+            blocker.exec_driver_sql(f"LOCK TABLE {table} IN SHARE UPDATE EXCLUSIVE MODE")
+        core_db.refresh_statistics_in_background(engine, [table])
+        running = core_db._REFRESHING.get(str(engine.url))
+        assert (running is not None and running.is_alive()) == pg
+        core_db.refresh_statistics_in_background(engine, [table])  # one at a time
+        assert core_db._REFRESHING.get(str(engine.url)) is running
+        blocker.rollback()
+        blocker.close()
+        core_db.wait_for_statistics(engine)
+        assert str(engine.url) not in core_db._REFRESHING
+        if pg:
+            with engine.connect() as conn:
+                tuples = conn.execute(
+                    sa.text("SELECT reltuples FROM pg_class WHERE relname = :t"), {"t": table}
+                ).scalar_one()
+            assert tuples == 30
+    finally:
+        with engine.begin() as conn:
+            conn.exec_driver_sql(f"DROP TABLE IF EXISTS {table}")

@@ -8,8 +8,10 @@ plain deferred ``BEGIN`` so that readers never queue behind writers.
 
 from __future__ import annotations
 
+import logging
 import os
 import sqlite3
+import threading
 import time
 import weakref
 from collections.abc import Iterable
@@ -389,6 +391,50 @@ STALE_SCALE = 0.1
 _ANALYSED_AT: dict[tuple[str, str], int] = {}
 
 
+def _due(engine: Engine, tables: list[str]) -> bool:
+    if engine.dialect.name != "postgresql" or not tables:
+        return False
+    next_full, next_young = _CHECKED.get((str(engine.url), tuple(tables)), (0.0, 0.0))
+    t = time.monotonic()
+    return t >= next_full or t >= next_young
+
+
+log = logging.getLogger(__name__)
+# Engine URL -> its statistics refresh running in the background.
+_REFRESHING: dict[str, threading.Thread] = {}
+
+
+def refresh_statistics_in_background(engine: Engine, tables: list[str]) -> None:
+    """:func:`refresh_statistics` in a thread of its own, on its own connection, when one is
+    due and none is running for ``engine``; returns at once. On a bulk run the ANALYZEs took
+    55 µs per order at 100,000 orders (10% of the run) with the client waiting: the server
+    does them on its own, and the thread waits for it without the GIL. A batch that comes
+    before they are done is planned from the statistics before, one batch late at worst.
+    The thread is not a daemon: a process that ends waits for it."""
+    key = str(engine.url)
+    running = _REFRESHING.get(key)
+    if (running is not None and running.is_alive()) or not _due(engine, tables):
+        return
+
+    def refresh() -> None:
+        try:
+            refresh_statistics(engine, tables)
+        except Exception:  # the next call tries again; the batches do not depend on it
+            log.warning("statistics refresh failed", exc_info=True)
+
+    thread = threading.Thread(target=refresh, name="lvyue-statistics")
+    _REFRESHING[key] = thread
+    thread.start()
+
+
+def wait_for_statistics(engine: Engine) -> None:
+    """Wait for ``engine``'s statistics refresh running in the background, if any (before
+    timing something else on the database, or dropping it)."""
+    running = _REFRESHING.pop(str(engine.url), None)
+    if running is not None:
+        running.join()
+
+
 def refresh_statistics(engine: Engine, tables: list[str]) -> list[str]:
     """ANALYZE the tables whose planner statistics are stale, as autovacuum would (PostgreSQL
     only; returns the tables analysed).
@@ -399,13 +445,11 @@ def refresh_statistics(engine: Engine, tables: list[str]) -> list[str]:
     Autovacuum fixes that within a minute when it runs; the pipeline runner calls this between
     passes so a bulk load stays flat even where it is off or lagging. Never inside a
     transaction that does other work: ANALYZE holds its lock until commit."""
-    if engine.dialect.name != "postgresql" or not tables:
-        return []
+    if not _due(engine, tables):
+        return []  # SQLite, or checked a moment ago: runners call this once per batch
     key = (str(engine.url), tuple(tables))
     t = time.monotonic()
-    next_full, next_young = _CHECKED.get(key, (0.0, 0.0))
-    if t < next_full and t < next_young:
-        return []  # checked a moment ago: runners call this once per batch
+    next_full = _CHECKED.get(key, (0.0, 0.0))[0]
     full = t >= next_full
     with engine.connect() as conn:
         rows = conn.execute(

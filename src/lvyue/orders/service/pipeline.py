@@ -15,7 +15,7 @@ from sqlalchemy.engine import Engine
 from lvyue.config import get_settings
 from lvyue.core import collector
 from lvyue.core.clock import now
-from lvyue.core.db import in_clauses, refresh_statistics
+from lvyue.core.db import in_clauses, refresh_statistics_in_background
 from lvyue.core.errors import ValidationError
 from lvyue.core.uow import UnitOfWork
 from lvyue.fulfillment.allocation import allocate, shortages
@@ -198,9 +198,10 @@ PIPELINE_TABLES = [
 
 def between_batches(engine: Engine) -> None:
     """Call between batches of a bulk run (never inside one): re-plans stay index-friendly
-    as the tables grow, whether or not autovacuum keeps up, and the garbage collector leaves
-    the reference data the first batch loaded alone (``core.collector``)."""
-    refresh_statistics(engine, PIPELINE_TABLES)
+    as the tables grow, whether or not autovacuum keeps up (the statistics are refreshed in
+    the background, ``core.db.refresh_statistics_in_background``), and the garbage collector
+    leaves the reference data the first batch loaded alone (``core.collector``)."""
+    refresh_statistics_in_background(engine, PIPELINE_TABLES)
     collector.settle()
 
 
