@@ -10,22 +10,12 @@ from sqlalchemy.exc import IntegrityError
 
 from lvyue.core import pgcopy, waiting
 from lvyue.core.bulk import insert_many
+from tests.core.parent_child import parent_and_child, tables_fixture
 
-META = sa.MetaData()
-PARENT = sa.Table("test_pgcopy_parent", META, sa.Column("id", sa.Integer, primary_key=True))
-CHILD = sa.Table(
-    "test_pgcopy_child",
-    META,
-    sa.Column("id", sa.Integer, primary_key=True),
-    sa.Column("parent_id", sa.ForeignKey(PARENT.c.id), nullable=False),
-)
+META, PARENT, CHILD = parent_and_child("test_pgcopy")
 
 
-@pytest.fixture
-def tables(engine):
-    META.create_all(engine)
-    yield
-    META.drop_all(engine)
+tables = tables_fixture(META)
 
 
 def _count(engine, table):

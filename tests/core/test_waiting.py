@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from lvyue.core import waiting
+from tests.core.parent_child import parent_and_child, tables_fixture
 
 
 @pytest.fixture(autouse=True)
@@ -48,25 +49,10 @@ def test_without_tasks_the_call_runs_in_the_calling_thread():
     assert where == [threading.current_thread()]
 
 
-META = sa.MetaData()
-PARENT = sa.Table("test_waiting_parent", META, sa.Column("id", sa.Integer, primary_key=True))
-CHILD = sa.Table(
-    "test_waiting_child",
-    META,
-    sa.Column("id", sa.Integer, primary_key=True),
-    sa.Column(
-        "parent_id",
-        sa.ForeignKey(PARENT.c.id, deferrable=True, initially="DEFERRED"),
-        nullable=False,
-    ),
-)
+META, PARENT, CHILD = parent_and_child("test_waiting", deferred=True)
 
 
-@pytest.fixture
-def tables(engine):
-    META.create_all(engine)
-    yield
-    META.drop_all(engine)
+tables = tables_fixture(META)
 
 
 def test_a_commit_with_tasks_given_commits_or_fails_as_without(engine, tables):
