@@ -31,6 +31,8 @@ from sqlalchemy.orm import DeclarativeBase
 from lvyue.core import pgcopy, waiting
 from lvyue.core.money import from_fen, to_fen
 
+log = logging.getLogger(__name__)
+
 NAMING = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -399,7 +401,6 @@ def _due(engine: Engine, tables: list[str]) -> bool:
     return t >= next_full or t >= next_young
 
 
-log = logging.getLogger(__name__)
 # Engine URL -> its statistics refresh running in the background.
 _REFRESHING: dict[str, threading.Thread] = {}
 
