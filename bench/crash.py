@@ -112,17 +112,15 @@ def run_worker(url: str, start: int, count: int, seed: int) -> int:
     batches = workload.batches(stream(start, count, seed), WORKER_BATCH)
     with ParseAhead() as ahead:
         parse_ahead = {k: ahead.parser(p) for k, p in parse.items()}
-        batch = next(batches, None)
-        i = 0
-        while batch is not None:
-            following = next(batches, None)
-            ahead.prepare((g.raw, parse[g.platform]) for g in following or ())
+
+        def payloads(b: list[GenOrder]) -> Iterator[tuple[Any, Any]]:
+            return ((g.raw, parse[g.platform]) for g in b)
+
+        for i, batch in enumerate(ahead.over(batches, payloads)):
             with UnitOfWork(engine, actor="crash-worker") as uow:
                 # Every other batch reviewed on import (ADR 0009): kills land in both kinds.
                 workload.import_batch(uow, batch, shops, parse_ahead, review=i % 2 == 0)
-            ahead.forget([g.raw for g in batch])
             cursor = _process_from(url, cursor)
-            batch, i = following, i + 1
     _process_from(url, 0)  # orders paid after the cursor passed them
     print("DONE", flush=True)
     return 0

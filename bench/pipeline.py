@@ -169,25 +169,23 @@ def run_import(url: str, n: int, seed: int, *, review: bool) -> int:
     # database writes this one, as `lvyue channels sync` does (channels.lookahead).
     with ParseAhead() as ahead:
         parse_ahead = {k: ahead.parser(p) for k, p in parse.items()}
-        batches = workload.shop_batches(stream(), BATCH)
-        batch = next(batches, None)
-        while batch is not None:
-            following = next(batches, None)
-            ahead.prepare((g.raw, parse[g.platform]) for g in following or ())
+
+        def payloads(b: list[GenOrder]) -> Iterator[tuple[Any, Any]]:
+            return ((g.raw, parse[g.platform]) for g in b)
+
+        for batch in ahead.over(workload.shop_batches(stream(), BATCH), payloads):
             t1 = time.perf_counter()
             with UnitOfWork(engine, actor="bench") as uow:
                 new += workload.import_batch(
                     uow, batch, shops, parse_ahead, review=review, reviewed=REVIEWED
                 )
                 t2 = time.perf_counter()
-            ahead.forget([g.raw for g in batch])
             orders_service.between_batches(engine)  # as the import and sync commands do
             t3 = time.perf_counter()
             TIMES["import_commit"] += t3 - t2
             TIMES["import_total"] += t3 - t1
             seen += len(batch)
             progress.update(seen)
-            batch = following
     return new
 
 

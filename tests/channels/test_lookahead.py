@@ -90,13 +90,9 @@ def test_orders_parsed_ahead_are_the_orders_parsed_in_their_batch(uow, engine):
             service.ingest(u, plain, "S2", batch, "pull", _parse)
     with ParseAhead() as ahead:
         parse = ahead.parser(_parse)
-        batches = _batches()
-        for i, batch in enumerate(batches):
-            following = batches[i + 1] if i + 1 < len(batches) else []
-            ahead.prepare((raw, _parse) for raw in following)
+        for batch in ahead.over(_batches(), lambda b: ((raw, _parse) for raw in b)):
             with uow() as u:
                 service.ingest(u, ahead_shop, "S1", batch, "pull", parse)
-            ahead.forget(batch)
     got, want = _outcome(uow, ahead_shop), _outcome(uow, plain)
     assert got == want
     assert len(got["orders"]) == 18 and sum(r[1] == "error" for r in got["raws"]) == 3

@@ -14,9 +14,10 @@ batch's transaction.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import suppress
 from functools import partial
+from typing import TypeVar
 
 from lvyue.channels.adapters.base import RawOrder
 from lvyue.core import waiting
@@ -24,6 +25,7 @@ from lvyue.orders.canonical import CanonicalOrder, CanonicalReceiver
 from lvyue.orders.normalise import drop_ahead, normalise_ahead
 
 Parse = Callable[[RawOrder], CanonicalOrder]
+B = TypeVar("B")
 
 
 class ParseAhead:
@@ -43,6 +45,28 @@ class ParseAhead:
         self._receivers.clear()
         waiting.while_waiting(())
         drop_ahead()
+
+    def over(
+        self, batches: Iterable[B], payloads: Callable[[B], Iterable[tuple[RawOrder, Parse]]]
+    ) -> Iterator[B]:
+        """``batches`` one at a time, the next one's ``payloads`` (each with its ``parse``)
+        handed to the waits before each is yielded, and what was done ahead for it dropped
+        once the caller is done with it. A failure getting the next batch (a pull's fetch) is
+        raised once the caller is done with the one in hand, as without the lookahead."""
+        upcoming = iter(batches)
+        batch = next(upcoming, None)
+        while batch is not None:
+            failed: Exception | None = None
+            try:
+                following = next(upcoming, None)
+            except Exception as exc:
+                following, failed = None, exc
+            self.prepare(payloads(following) if following is not None else ())
+            yield batch
+            self.forget([raw for raw, _ in payloads(batch)])
+            if failed is not None:
+                raise failed
+            batch = following
 
     def prepare(self, items: Iterable[tuple[RawOrder, Parse]]) -> None:
         """Parse the next batch's payloads, each with its adapter's ``parse`` (none after the

@@ -78,26 +78,14 @@ def sync_shop(
     report = SyncReport(shop_code)
     messages: list[str] = []
     try:
-        # The next chunk is fetched first and parsed while the database writes this one; a
-        # failed fetch is raised once the chunk in hand is stored, as without the lookahead.
+        # The next chunk is fetched first and parsed while the database writes this one.
         chunks = _chunks(iter(adapter.fetch_orders(start, end)), CHUNK)
         with ParseAhead() as ahead:
             parse = ahead.parser(adapter.parse)
-            chunk = next(chunks, None)
-            while chunk is not None:
-                failed: Exception | None = None
-                try:
-                    following = next(chunks, None)
-                except Exception as exc:
-                    following, failed = None, exc
-                ahead.prepare((raw, adapter.parse) for raw in following or ())
+            for chunk in ahead.over(chunks, lambda c: ((raw, adapter.parse) for raw in c)):
                 report.fetched += len(chunk)
                 with UnitOfWork(engine, actor=f"sync:{shop_code}") as uow:
                     got = service.ingest(uow, access.shop_id, shop_code, chunk, "pull", parse)
-                ahead.forget(chunk)
-                if failed is not None:
-                    raise failed
-                chunk = following
                 if not got.stored:
                     continue
                 result = got.report
