@@ -167,6 +167,7 @@ def run_import(url: str, n: int, seed: int, *, review: bool) -> int:
     # One shop's orders per transaction, BATCH at a time, as a channel pull takes a shop's
     # pages (and `lvyue orders import` a shop's file); the next batch is parsed while the
     # database writes this one, as `lvyue channels sync` does (channels.lookahead).
+    orders_service.before_batches()  # as the import and sync commands do
     with ParseAhead() as ahead:
         parse_ahead = {k: ahead.parser(p) for k, p in parse.items()}
 

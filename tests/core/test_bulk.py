@@ -27,22 +27,28 @@ T = sa.Table(
     sa.Column("made", UTCDateTime, default=lambda: datetime(2026, 1, 2, tzinfo=UTC)),
     sa.Column("kind", sa.String(8), default="plain"),  # a scalar default
     sa.Column("note", sa.String(16)),
+    sa.Column("opt", sa.JSON(none_as_null=True)),  # None is SQL NULL here, JSON null in "doc"
+    sa.Column("naive", sa.DateTime),
 )
 ROWS = [
     {
         "id": i,
         "amount": Decimal("12.34") * i,
-        "at": datetime(2026, 11, 11, 0, 0, i, tzinfo=UTC) + timedelta(hours=8),
-        "doc": {"n": i, "tags": ["赠品", None]},
+        "at": datetime(2026, 11, 11, 0, 0, i, 1000 * i, tzinfo=UTC) + timedelta(hours=8),
+        # COPY's text escapes: tab, newline, backslash (and JSON's own quotes) inside a value.
+        "doc": {"n": i, "tags": ["赠品", None], "memo": 'a\tb\nc\\d"e'} if i % 3 else None,
         "secret": f"张三{i}" if i % 2 else None,
         "note": None,
+        "opt": [i] if i % 2 else None,
+        "naive": datetime(2026, 11, 11, 8, i, 0, 5) if i != 4 else None,
     }
     for i in range(1, 8)
 ]
 
 
 def _read(conn):
-    return [tuple(r) for r in conn.execute(sa.select(T).order_by(T.c.id))]
+    nulls = (T.c.doc.is_(sa.null()), T.c.opt.is_(sa.null()))  # SQL NULL, not JSON null
+    return [tuple(r) for r in conn.execute(sa.select(T, *nulls).order_by(T.c.id))]
 
 
 def test_bulk_writes_what_sqlalchemy_writes(engine):
@@ -74,6 +80,8 @@ def test_bulk_writes_what_sqlalchemy_writes(engine):
     assert [r[:5] + r[6:] for r in got] == strip
     assert got[0][1] == Decimal("12.34") and got[0][2].tzinfo is UTC and got[0][4] == "张三1"
     assert got[0][7] == "plain" and got[0][6] == datetime(2026, 1, 2, tzinfo=UTC)
+    assert got[0][3]["memo"] == 'a\tb\nc\\d"e' and got[0][10] == datetime(2026, 11, 11, 8, 1, 0, 5)
+    assert [r[-2:] for r in got[:3]] == [(False, False), (False, True), (False, False)]
     assert serials == list(range(serials[0], serials[0] + len(ROWS)))
     assert fixed == [("fixed", "plain")] * 3
     assert changed == 1 and amounts == {

@@ -57,3 +57,45 @@ def test_after_settling_cycles_are_collected_at_every_nth_batch_boundary(monkeyp
         assert dead() is None
     finally:
         gc.set_threshold(*thresholds)
+
+
+def test_begin_freezes_what_the_process_holds_and_settle_collects_the_runs_cycles(monkeypatch):
+    monkeypatch.setattr(collector, "_settled", False)
+    monkeypatch.setattr(collector, "_begun", False)
+    thresholds = gc.get_threshold()
+    gc.unfreeze()
+    gc.collect()
+    try:
+        held = [_Node() for _ in range(2000)]  # what the process held before the run (tracked)
+        collector.begin()
+        frozen = gc.get_freeze_count()
+        assert frozen >= len(held)
+        assert gc.get_threshold()[0] >= collector.YOUNG_THRESHOLD
+        assert gc.get_threshold()[1:] == thresholds[1:]
+        loaded = [_Node() for _ in range(500)]  # the first batch's reference data
+        collector.begin()  # once per run: the first batch's objects are not frozen by it
+        assert gc.get_freeze_count() == frozen
+        garbage = _Node()
+        garbage.other = garbage  # a cycle the first batch left
+        dead = weakref.ref(garbage)
+        del garbage
+        collector.settle()
+        assert dead() is None  # the first settle walks what the run made, and frees its cycles
+        assert gc.get_freeze_count() >= frozen + len(loaded)
+        assert held and loaded
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*thresholds)
+
+
+def test_begin_after_settling_changes_nothing(monkeypatch):
+    monkeypatch.setattr(collector, "_settled", True)
+    monkeypatch.setattr(collector, "_begun", False)
+    thresholds = gc.get_threshold()
+    gc.unfreeze()
+    try:
+        collector.begin()
+        assert gc.get_freeze_count() == 0
+        assert gc.get_threshold() == thresholds
+    finally:
+        gc.set_threshold(*thresholds)

@@ -80,6 +80,7 @@ def sync_shop(
     try:
         # The next chunk is fetched first and parsed while the database writes this one.
         chunks = _chunks(iter(adapter.fetch_orders(start, end)), CHUNK)
+        orders.before_batches()
         with ParseAhead() as ahead:
             parse = ahead.parser(adapter.parse)
             for chunk in ahead.over(chunks, lambda c: ((raw, adapter.parse) for raw in c)):

@@ -8,6 +8,10 @@ collections of about 90 ms). A bulk runner calls :func:`settle` between batches:
 (the first batch has loaded the reference data) collects once and freezes what is left, which
 later collections never walk again (``gc.freeze``), and young collections wait for more new
 objects. Reference counting still frees everything a batch drops; only cycles wait longer.
+A bulk run that calls :func:`begin` before its first batch freezes what the process held
+before it (modules, schemas) at once, so the first batch's collections, and the full one after
+it, walk only what the run itself made: on a 10k-order import of about 6 s they took 200-230
+ms (153 young, 14 middle and 2 full collections), and take 15-20 ms (session 15).
 
 The young threshold counts container objects allocated and not yet freed: a batch of 500
 orders holds some 40,000 while it runs, and frees them at its end. Above that (200,000), no
@@ -27,7 +31,25 @@ import gc
 YOUNG_THRESHOLD = 200_000  # see above: above a batch's live objects
 YOUNG_EVERY = 20  # batches (10,000 orders) between young collections at a batch boundary
 _settled = False
+_begun = False
 _batches = 0
+
+
+def _raise_threshold() -> None:
+    young, middle, old = gc.get_threshold()
+    gc.set_threshold(max(young, YOUNG_THRESHOLD), middle, old)
+
+
+def begin() -> None:
+    """Call before the first batch of a bulk run: what the process holds now is frozen (its
+    cyclic garbage, if any, is kept, as ``gc.freeze`` keeps it before a fork), and young
+    collections wait for ``YOUNG_THRESHOLD`` new objects from here on."""
+    global _begun
+    if _settled or _begun:
+        return
+    gc.freeze()
+    _raise_threshold()
+    _begun = True
 
 
 def settle() -> None:
@@ -42,8 +64,7 @@ def settle() -> None:
         return
     gc.collect()
     gc.freeze()
-    young, middle, old = gc.get_threshold()
-    gc.set_threshold(max(young, YOUNG_THRESHOLD), middle, old)
+    _raise_threshold()
     _settled = True
 
 

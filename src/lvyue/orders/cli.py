@@ -64,6 +64,7 @@ def import_jsonl(
         transient=True,
     ) as bar:
         task = bar.add_task("import", total=total)
+        service.before_batches()
         for batch in _batches(_numbered_lines(path), get_settings().batch_size):
             with open_uow(db) as uow:
                 report.add(service.import_orders(uow, shop, batch, review=review))
@@ -97,6 +98,7 @@ def import_table(
         transient=True,
     ) as bar:
         task = bar.add_task("import", total=None)
+        service.before_batches()
         while batch := list(islice(results, get_settings().batch_size)):
             good = [(n, o) for n, o in batch if isinstance(o, CanonicalOrder)]
             report.rejected += [(n, str(o)) for n, o in batch if isinstance(o, tabular.RowError)]
@@ -167,6 +169,7 @@ def run_pipeline(
         transient=True,
     ) as bar:
         task = bar.add_task("process", total=max(todo, 1))
+        service.before_batches()
         for _ in range(3):
             after, requeued = 0, 0
             while True:

@@ -38,6 +38,7 @@ from lvyue.orders.service.importing import (
 from lvyue.orders.service.pipeline import (
     DryRunChange,
     ProcessReport,
+    before_batches,
     between_batches,
     dry_run_rules,
     process_orders,
@@ -61,6 +62,7 @@ __all__ = [
     "approve_order",
     "assign_carrier",
     "assign_warehouse",
+    "before_batches",
     "between_batches",
     "cancel_order",
     "content_hash",

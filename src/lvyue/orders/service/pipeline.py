@@ -196,6 +196,12 @@ PIPELINE_TABLES = [
 ]
 
 
+def before_batches() -> None:
+    """Call before the first batch of a bulk run: the garbage collector leaves what the
+    process already holds alone from here on (``core.collector.begin``)."""
+    collector.begin()
+
+
 def between_batches(engine: Engine) -> None:
     """Call between batches of a bulk run (never inside one): re-plans stay index-friendly
     as the tables grow, whether or not autovacuum keeps up (the statistics are refreshed in
