@@ -11,7 +11,7 @@ objects. Reference counting still frees everything a batch drops; only cycles wa
 A bulk run that calls :func:`begin` before its first batch freezes what the process held
 before it (modules, schemas) at once, so the first batch's collections, and the full one after
 it, walk only what the run itself made: on a 10k-order import of about 6 s they took 200-230
-ms (153 young, 14 middle and 2 full collections), and take 15-20 ms (session 15).
+ms (153 young, 14 middle and 2 full collections), and take 12-33 ms (session 15).
 
 The young threshold counts container objects allocated and not yet freed: a batch of 500
 orders holds some 40,000 while it runs, and frees them at its end. Above that (200,000), no
