@@ -14,6 +14,7 @@ from sqlalchemy.engine import Engine
 
 from lvyue.config import get_settings
 from lvyue.core import collector
+from lvyue.core.checkpoint import checkpoint_in_background
 from lvyue.core.clock import now
 from lvyue.core.db import in_clauses, refresh_statistics_in_background
 from lvyue.core.errors import ValidationError
@@ -205,9 +206,12 @@ def before_batches() -> None:
 def between_batches(engine: Engine) -> None:
     """Call between batches of a bulk run (never inside one): re-plans stay index-friendly
     as the tables grow, whether or not autovacuum keeps up (the statistics are refreshed in
-    the background, ``core.db.refresh_statistics_in_background``), and the garbage collector
-    leaves the reference data the first batch loaded alone (``core.collector``)."""
+    the background, ``core.db.refresh_statistics_in_background``), SQLite's WAL is copied
+    back beside the next batches rather than inside a commit (``core.checkpoint``), and the
+    garbage collector leaves the reference data the first batch loaded alone
+    (``core.collector``)."""
     refresh_statistics_in_background(engine, PIPELINE_TABLES)
+    checkpoint_in_background(engine)
     collector.settle()
 
 
