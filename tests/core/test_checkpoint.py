@@ -3,7 +3,13 @@ its own whichever database the suite runs on."""
 
 from __future__ import annotations
 
+import random
+import signal
+import sqlite3
+import subprocess
+import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -110,3 +116,48 @@ def test_writes_go_on_while_checkpoints_run(wal_engine, tmp_path: Path):
     ck.checkpoint(path)  # what the writer's own checkpoint does at its next commit
     _insert(wal_engine, 4000, 1)  # a new transaction: the WAL restarts
     assert 0 < (ck.frames_to_copy(path) or 0) < 10
+
+
+_WRITER = """
+import sys
+from lvyue.core import checkpoint as ck
+from lvyue.core.db import make_engine
+
+engine = make_engine("sqlite:///" + sys.argv[1])
+with engine.begin() as conn:
+    conn.exec_driver_sql("CREATE TABLE t (id INTEGER PRIMARY KEY, batch INTEGER, v TEXT)")
+for b in range(100_000):
+    with engine.begin() as conn:
+        conn.exec_driver_sql(
+            "INSERT INTO t (batch, v) VALUES (?, ?)", [(b, "x" * 600)] * 100
+        )
+    print(b, flush=True)  # committed
+    ck.checkpoint_in_background(engine, start_at=1)
+"""
+
+
+def test_a_kill_during_background_checkpoints_loses_no_commit(tmp_path: Path):
+    """SIGKILL a writer that starts a checkpoint after every commit: every batch it reported
+    committed is there, whole, and the file is sound."""
+    path = tmp_path / "killed.db"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _WRITER, str(path)], stdout=subprocess.PIPE, text=True
+    )
+    assert proc.stdout is not None
+    committed = -1
+    for line in proc.stdout:  # until well past the first checkpoints
+        committed = int(line)
+        if committed >= 30:
+            break
+    time.sleep(random.uniform(0.05, 0.3))
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    conn = sqlite3.connect(path)
+    try:
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        batches = conn.execute("SELECT batch, count(*) FROM t GROUP BY batch").fetchall()
+    finally:
+        conn.close()
+    assert len(batches) > committed
+    assert [b for b, _ in batches] == list(range(len(batches)))
+    assert {n for _, n in batches} == {100}

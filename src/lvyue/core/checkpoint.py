@@ -1,5 +1,5 @@
 """SQLite: the WAL's checkpoint started between a bulk run's batches, on a connection and a
-thread of its own.
+thread of its own (ADR 0014).
 
 A commit appends the pages it changed to the WAL; once the WAL holds
 ``SQLITE_CHECKPOINT_PAGES`` frames, the committing connection copies them back into the
