@@ -21,7 +21,6 @@ import logging
 import sqlite3
 import sys
 import threading
-from pathlib import Path
 
 from sqlalchemy.engine import Engine
 
@@ -32,7 +31,7 @@ log = logging.getLogger(__name__)
 # Started a little before the writer's own threshold: the writer's automatic checkpoint is
 # then the catch-up, copying only the frames of the batches that committed meanwhile.
 START_AT = SQLITE_CHECKPOINT_PAGES * 9 // 10
-_RUNNING: dict[str, threading.Thread] = {}
+_RUNNING: dict[str, threading.Thread] = {}  # by database file, as the engine names it
 
 # The wal-index header at the start of the "-shm" file (https://sqlite.org/walformat.html,
 # in the machine's byte order, as it is shared memory): isInit at byte 12, mxFrame (the last
@@ -84,8 +83,7 @@ def checkpoint_in_background(engine: Engine, *, start_at: int = START_AT) -> boo
     path = database_file(engine)
     if path is None:
         return False
-    key = str(Path(path).resolve())
-    running = _RUNNING.get(key)
+    running = _RUNNING.get(path)
     if running is not None and running.is_alive():
         return False
     pending = frames_to_copy(path)
@@ -99,7 +97,7 @@ def checkpoint_in_background(engine: Engine, *, start_at: int = START_AT) -> boo
             log.warning("background WAL checkpoint failed", exc_info=True)
 
     thread = threading.Thread(target=run, name="lvyue-checkpoint")
-    _RUNNING[key] = thread
+    _RUNNING[path] = thread
     thread.start()
     return True
 
@@ -107,6 +105,6 @@ def checkpoint_in_background(engine: Engine, *, start_at: int = START_AT) -> boo
 def wait_for_checkpoint(engine: Engine) -> None:
     """Wait for ``engine``'s background checkpoint, if one is running."""
     path = database_file(engine)
-    running = _RUNNING.pop(str(Path(path).resolve()), None) if path else None
+    running = _RUNNING.pop(path, None) if path else None
     if running is not None:
         running.join()
