@@ -142,7 +142,7 @@ def load_now() -> str:
 def interpreter() -> str:
     """Which Python runs the benchmark. The build matters: on the benchmark machine, pyenv's
     default build (libpython as a shared library, no PGO or LTO) ran the pipeline about 10%
-    slower than Debian's python3.11 (docs/PERFORMANCE.md)."""
+    slower than Debian's python3.11 (docs/performance-history.md)."""
     with open("/proc/self/maps") as fh:  # linked against libpython, or the interpreter built in
         shared = "libpython" in fh.read()
     build = "shared libpython" if shared else "libpython built in"

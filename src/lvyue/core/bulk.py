@@ -85,7 +85,7 @@ def _plan(conn: Connection, stmt: Insert | Update, keys: tuple[str, ...]) -> _Pl
 # Each plan's rows are turned into driver values by a function written for its columns (as
 # dataclasses and namedtuples write their ``__init__``): one tuple or dict display per row,
 # processors called by name, no per-row list, index or loop: 34,000 fewer instructions per
-# imported order than the generic loop it replaces (session 12, docs/PERFORMANCE.md).
+# imported order than the generic loop it replaces (session 12, docs/performance-history.md).
 def _builder(plan: _Plan, keys: tuple[str, ...], shape: str) -> _Build:
     """The function from rows (mappings with ``keys``) to the driver's values for ``plan``.
 

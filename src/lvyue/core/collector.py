@@ -16,7 +16,7 @@ ms (153 young, 14 middle and 2 full collections), and take 12-33 ms (session 15)
 The young threshold counts container objects allocated and not yet freed: a batch of 500
 orders holds some 40,000 while it runs, and frees them at its end. Above that (200,000), no
 young collection comes in the middle of a batch to walk the batch in flight: with 50,000, one
-came every two batches, 4-5% of a 10k-order import (session 12, docs/PERFORMANCE.md). What
+came every two batches, 4-5% of a 10k-order import (session 12, docs/performance-history.md). What
 outlives its batch in a cycle is then collected at a batch boundary, every
 ``YOUNG_EVERY`` batches, when little else is young. The per-order code leaves no cycles (the
 address parser's recursive closure did: tests/geo/test_address.py); SQLAlchemy's statement

@@ -149,7 +149,7 @@ SQLITE_MMAP_BYTES = 256 * 1024 * 1024
 # multi-GB order database a batch dirties a different leaf of each random-key index per order;
 # letting the WAL grow to 50,000 pages (200 MB) before copying writes each hot page back once
 # for many batches: at 300,000 orders the commits cost 128 instead of 186 µs per order
-# (10,000 pages), end to end 8% faster (docs/PERFORMANCE.md). The file is cut back after.
+# (10,000 pages), end to end 8% faster (docs/performance-history.md). The file is cut back after.
 SQLITE_CHECKPOINT_PAGES = 50_000
 SQLITE_WAL_LIMIT_BYTES = 256 * 1024 * 1024
 

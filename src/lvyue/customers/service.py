@@ -66,8 +66,9 @@ def link_customers(uow: UnitOfWork, facts: Sequence[BuyerFacts]) -> list[int | N
     known: dict[tuple[str, str], int] = {}
     for kind, by_stored in lookup.items():
         # "= ANY(:array)" on PostgreSQL since the array is sent typed (core.db.array_literal):
-        # as psycopg's list it had made this look-up twice as slow as IN lists (customer link
-        # 118 -> 233 µs per order, docs/PERFORMANCE.md); typed it takes 3.5 µs, IN lists 10.6.
+        # as psycopg's list it had made this look-up twice as slow as IN lists (customer
+        # link 118 -> 233 µs per order, docs/performance-history.md); typed it takes 3.5 µs,
+        # IN lists 10.6.
         for cond in in_clauses(uow.conn, IDENTITY.c.value, by_stored):
             rows = uow.conn.execute(
                 sa.select(IDENTITY.c.value, IDENTITY.c.customer_id).where(
