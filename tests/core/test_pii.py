@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from cryptography.fernet import Fernet
 from hypothesis import given
 from hypothesis import strategies as st
+from sqlalchemy.dialects import sqlite
 
 from lvyue import bootstrap
 from lvyue.accounts import service as accounts
@@ -31,6 +32,7 @@ from lvyue.core.crypto import (
     pii_keyring,
 )
 from lvyue.core.errors import LvyueError
+from lvyue.core.pii import EncryptedText
 from lvyue.orders import queries
 from lvyue.orders import service as orders_service
 from lvyue.orders.canonical import CanonicalOrder
@@ -63,6 +65,15 @@ def test_round_trip_hides_the_text_and_never_repeats(plain):
     assert encrypt_pii(plain) != token  # a fresh nonce every time
     if len(plain.strip()) >= 3:
         assert plain not in token
+
+
+@given(st.text(max_size=300))
+def test_the_column_takes_utf8_bytes_as_the_same_text(plain):
+    # Raw payloads are bound as their UTF-8 JSON, never decoded and encoded again.
+    bind = EncryptedText().bind_processor(sqlite.dialect())
+    for value in (plain, plain.encode("utf-8")):
+        token = bind(value)
+        assert token == "" if not plain else decrypt_pii(token) == plain
 
 
 def test_damaged_plain_and_foreign_values_are_refused(use_keys):

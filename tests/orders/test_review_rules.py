@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -208,3 +209,73 @@ def test_rules_are_versioned_and_dry_run_changes_nothing(uow):
             },
         )
     assert "坏规则" in str(exc.value) and "when.value" in str(exc.value)
+
+
+def test_rules_see_every_fact_of_the_order_each_worked_out_once(uow, monkeypatch):
+    from lvyue.orders.service import pipeline
+
+    with uow() as u:
+        report = import_catalog(
+            u,
+            [
+                (2, sku_row("TEE", price="59.00", weight_g="200")),
+                (3, sku_row("CRAB", tags="fresh", category="生鲜", weight_g="1500")),
+                (4, sku_row("KIT", components="TEE*1;CRAB*1", tags="fragile")),
+            ],
+        )
+        assert not report.rejected, report.rejected
+        for i, (code, prov, city) in enumerate(WAREHOUSES):
+            inventory.add_warehouse(u, code=code, name=code, province=prov, city=city, priority=i)
+        service.add_shop(u, code="S1", platform="taobao", name="店")
+    seen = []
+    real = pipeline.evaluate
+
+    def spy(rules, facts, **kw):
+        seen.append(facts)
+        return real(rules, facts, **kw)
+
+    monkeypatch.setattr(pipeline, "evaluate", spy)
+    import_dicts(
+        uow,
+        [
+            canonical(
+                "F1",
+                [("TEE", 2), ("KIT", 1)],
+                receiver=SHENZHEN,
+                tags=["跨境"],
+                seller_memo="备注",
+            )
+        ],
+    )
+    process_all(uow)
+    facts = seen[0]
+    # Nothing is worked out before a rule or the placement reads it.
+    assert "distance_km" not in facts._known and "customer_tags" not in facts._known
+    assert facts.get("no_such_fact") is None
+    assert dict(facts) == {
+        "shop": "S1",
+        "platform": "taobao",
+        "order_type": "online",
+        "total_amount": Decimal("172.00"),  # 3 x 59.00 less 5.00 discount
+        "item_count": 3,
+        "line_count": 2,
+        "weight_g": 2 * 200 + 200 + 1500,  # the bundle weighs what its components weigh
+        "skus": ["TEE", "KIT"],
+        "categories": ["测试"],
+        "sku_tags": ["fragile", "fresh"],  # the bundle's own and its components'
+        "tags": ["跨境"],
+        "receiver_province": "广东省",
+        "receiver_city": "深圳市",
+        "region": "华南",
+        "distance_km": facts["distance_km"],
+        "customer_tags": [],
+        "customer_order_count": 1,
+        "cross_border": True,
+        "buyer_id_number": None,
+        "customs_data": False,
+        "buyer_message": "",
+        "seller_memo": "备注",
+    }
+    # Nearest warehouse: GZ is in the receiver's province, far nearer than HZ or BJ.
+    assert 0 < facts["distance_km"] < 200
+    assert facts["distance_km"] is facts["distance_km"]  # kept, not worked out again

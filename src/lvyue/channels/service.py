@@ -233,14 +233,17 @@ def api_shops(uow: UnitOfWork) -> list[str]:
     return [r.code for r in rows]
 
 
-def payload_text(payload: dict[str, Any]) -> str:
-    """Canonical JSON text of a payload (sorted keys, compact, UTF-8), the bytes hashed for
-    de-duplication. orjson writes the same text as ``json.dumps`` with these options, faster;
-    the standard library takes what orjson refuses (integers beyond 64 bits)."""
+def payload_json(payload: dict[str, Any]) -> bytes:
+    """Canonical JSON of a payload (sorted keys, compact) in UTF-8: the bytes hashed for
+    de-duplication, and encrypted as they are (``EncryptedText`` takes UTF-8 bytes), never
+    decoded to text and encoded again. orjson writes the same text as ``json.dumps`` with
+    these options, faster; the standard library takes what orjson refuses (integers beyond
+    64 bits)."""
     try:
-        return orjson.dumps(payload, option=orjson.OPT_SORT_KEYS).decode("utf-8")
+        return orjson.dumps(payload, option=orjson.OPT_SORT_KEYS)
     except TypeError:
-        return json.dumps(payload, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+        text = json.dumps(payload, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+        return text.encode("utf-8")
 
 
 @dataclass
@@ -304,14 +307,14 @@ def _raw_rows(
     rows: list[dict[str, Any]] = []
     received = now()  # one batch, one moment (and one conversion of it for every row)
     for raw in raws:
-        text = payload_text(raw.payload)
+        data = payload_json(raw.payload)
         rows.append(
             {
                 "shop_id": shop_id,
                 "external_id": raw.external_id,
                 "platform_updated_at": raw.updated_at,
-                "payload": text,
-                "payload_hash": hashlib.sha256(text.encode("utf-8")).hexdigest(),
+                "payload": data,
+                "payload_hash": hashlib.sha256(data).hexdigest(),
                 "source": source,
                 "received_at": received,
                 "status": "pending",

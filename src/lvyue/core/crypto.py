@@ -135,10 +135,13 @@ class PiiKeyring:
         self.keys = (self.current, *(_key(o) for o in old if o != current))
         self._by_kid = {k.kid: k for k in reversed(self.keys)}
 
-    def encrypt(self, plain: str) -> str:
+    def encrypt(self, plain: str | bytes) -> str:
+        """``plain`` as text, or as its UTF-8 bytes when the caller has them already (a raw
+        payload's JSON: a kilobyte not decoded and encoded again)."""
         key = self.current
         nonce = os.urandom(_NONCE)
-        sealed = key.aead.encrypt(nonce, plain.encode("utf-8"), _PREFIX_BYTES + key.kid)
+        data = plain if isinstance(plain, bytes) else plain.encode("utf-8")
+        sealed = key.aead.encrypt(nonce, data, _PREFIX_BYTES + key.kid)
         return PII_PREFIX + binascii.b2a_base64(key.kid + nonce + sealed, newline=False).decode(
             "ascii"
         )

@@ -27,7 +27,8 @@ _NULL_TESTS = frozenset({operators.is_, operators.is_not, operators.eq, operator
 
 
 class EncryptedText(sa.types.TypeDecorator[str]):
-    """A string stored AES-256-GCM encrypted; None and "" are stored as they are."""
+    """A string stored AES-256-GCM encrypted; None and "" are stored as they are. Writes also
+    take the string's UTF-8 bytes; reads give the string."""
 
     impl = sa.Text
     cache_ok = True
@@ -55,9 +56,11 @@ class EncryptedText(sa.types.TypeDecorator[str]):
         return pii_keyring().decrypt(value)
 
 
-def _encrypt(value: str | None) -> str | None:
+def _encrypt(value: str | bytes | None) -> str | None:
     if value is None or value == "":
         return value
+    if isinstance(value, bytes):  # UTF-8 text already encoded
+        return pii_keyring().encrypt(value) if value else ""
     return pii_keyring().encrypt(str(value))
 
 

@@ -8,7 +8,7 @@ distance from each warehouse to the receiver.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
@@ -28,7 +28,7 @@ from lvyue.logistics.queries import load_services
 from lvyue.logistics.selection import Candidate, Selection, Shipment, select_service
 from lvyue.orders.models import Order, Shop
 from lvyue.orders.review import OrderFacts
-from lvyue.orders.rules import Rule
+from lvyue.orders.rules import FACTS, Rule
 from lvyue.orders.rules_service import active_rules
 
 ORDER = table_of(Order)
@@ -80,38 +80,8 @@ class ReviewContext:
             )
         return holds
 
-    def rule_facts(self, o: Any, facts: OrderFacts, demand: dict[int, int]) -> dict[str, Any]:
-        shop = self.shops[o.shop_id]
-        customer = self.customers.get(o.customer_id) if o.customer_id else None
-        skus = [self.skus[ln.sku_id] for ln in facts.lines if ln.sku_id in self.skus]
-        stocked = [self.skus[s] for s in demand if s in self.skus]
-        weight = sum(self.skus[s].weight_g * q for s, q in demand.items() if s in self.skus)
-        distances = [d for w in self.warehouses if (d := self.distance_to(o)(w)) is not None]
-        tags = list(o.tags or [])
-        return {
-            "shop": shop.code,
-            "platform": shop.platform,
-            "order_type": o.order_type,
-            "total_amount": o.total_amount,
-            "item_count": o.item_count,
-            "line_count": len(facts.lines),
-            "weight_g": weight,
-            "skus": [s.code for s in skus],
-            "categories": sorted({s.category for s in skus if s.category}),
-            "sku_tags": sorted({t for s in [*skus, *stocked] for t in (s.tags or ())}),
-            "tags": tags,
-            "receiver_province": o.addr_province,
-            "receiver_city": o.addr_city,
-            "region": o.region,
-            "distance_km": Decimal(str(round(min(distances), 1))) if distances else None,
-            "customer_tags": list(customer.tags or []) if customer is not None else [],
-            "customer_order_count": customer.order_count if customer is not None else 1,
-            "cross_border": bool(CROSS_BORDER_TAGS & set(tags)),
-            "buyer_id_number": o.buyer_id_number,
-            "customs_data": bool(o.customs_data),
-            "buyer_message": o.buyer_message,
-            "seller_memo": o.seller_memo,
-        }
+    def rule_facts(self, o: Any, facts: OrderFacts, demand: dict[int, int]) -> RuleFacts:
+        return RuleFacts(self, o, facts, demand)
 
     def waiting_parcels(self, o: Any) -> dict[str, int]:
         """The parcels of the same buyer and address waiting in warehouses, by warehouse code
@@ -120,7 +90,7 @@ class ReviewContext:
         return self.waiting.get(sig, {}) if sig else {}
 
     def carrier_for(
-        self, o: Any, warehouse_id: int, facts: dict[str, Any], forced: str | None
+        self, o: Any, warehouse_id: int, facts: Mapping[str, Any], forced: str | None
     ) -> Selection | None:
         """The carrier service for a parcel from this warehouse to the receiver, or None when
         the merchant has set up no carriers (nothing to choose from, nothing to hold for)."""
@@ -143,7 +113,9 @@ class ReviewContext:
         found = self.quotes[key] = select_service(shipment, self.services)
         return found
 
-    def cost_from(self, o: Any, facts: dict[str, Any]) -> Callable[[WarehouseFacts], float | None]:
+    def cost_from(
+        self, o: Any, facts: Mapping[str, Any]
+    ) -> Callable[[WarehouseFacts], float | None]:
         def cost(w: WarehouseFacts) -> float | None:
             sel = self.carrier_for(o, w.id, facts, None)
             return float(sel.cost) if sel is not None and sel.cost is not None else None
@@ -317,3 +289,111 @@ def _waiting(
             if sig and row.warehouse_id in codes:
                 found[sig].setdefault(codes[row.warehouse_id], row.merge_group or row.id)
     return dict(found)
+
+
+class RuleFacts(Mapping[str, Any]):
+    """The facts merchant rules see about one order (``rules.FACTS``), each worked out the
+    first time it is read: a rule set reads a few of the twenty-two, and placement reads the
+    weight and the handling tags. Reads like a dict of all of them."""
+
+    __slots__ = ("_ctx", "_demand", "_facts", "_known", "_o", "_skus")
+
+    def __init__(
+        self, ctx: ReviewContext, o: Any, facts: OrderFacts, demand: dict[int, int]
+    ) -> None:
+        self._ctx, self._o, self._facts, self._demand = ctx, o, facts, demand
+        self._known: dict[str, Any] = {}
+        self._skus: list[Any] | None = None
+
+    def __getitem__(self, name: str) -> Any:
+        column = _ORDER_COLUMN.get(name)
+        if column is not None:
+            return getattr(self._o, column)
+        known = self._known
+        if name not in known:
+            known[name] = _WORKED_OUT[name](self)  # KeyError: no such fact
+        return known[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(FACTS)
+
+    def __len__(self) -> int:
+        return len(FACTS)
+
+    def __repr__(self) -> str:
+        return f"RuleFacts({dict(self)!r})"
+
+    def sold_skus(self) -> list[Any]:
+        """The SKU rows of the lines as sold (a bundle, not its components)."""
+        if self._skus is None:
+            skus = self._ctx.skus
+            self._skus = [skus[ln.sku_id] for ln in self._facts.lines if ln.sku_id in skus]
+        return self._skus
+
+    def customer(self) -> Any:
+        cid = self._o.customer_id
+        return self._ctx.customers.get(cid) if cid else None
+
+
+# Facts that are a column of the order row, by fact name.
+_ORDER_COLUMN = {
+    "order_type": "order_type",
+    "total_amount": "total_amount",
+    "item_count": "item_count",
+    "receiver_province": "addr_province",
+    "receiver_city": "addr_city",
+    "region": "region",
+    "buyer_id_number": "buyer_id_number",
+    "buyer_message": "buyer_message",
+    "seller_memo": "seller_memo",
+}
+
+
+def _weight(f: RuleFacts) -> int:
+    skus = f._ctx.skus
+    return sum(skus[s].weight_g * q for s, q in f._demand.items() if s in skus)
+
+
+def _sku_tags(f: RuleFacts) -> list[str]:
+    # The items as sold and as shipped: a bundle's own tags and its components'.
+    skus = f._ctx.skus
+    shipped = [skus[s] for s in f._demand if s in skus]
+    return sorted({t for s in [*f.sold_skus(), *shipped] for t in (s.tags or ())})
+
+
+def _distance(f: RuleFacts) -> Decimal | None:
+    km = f._ctx.distance_to(f._o)
+    distances = [d for w in f._ctx.warehouses if (d := km(w)) is not None]
+    return Decimal(str(round(min(distances), 1))) if distances else None
+
+
+def _customer_tags(f: RuleFacts) -> list[str]:
+    customer = f.customer()
+    return list(customer.tags or []) if customer is not None else []
+
+
+def _customer_order_count(f: RuleFacts) -> Any:
+    customer = f.customer()
+    return customer.order_count if customer is not None else 1
+
+
+def _tags(f: RuleFacts) -> list[str]:
+    return list(f._o.tags or [])
+
+
+# The other facts, worked out from the order, its lines and the batch's reference data.
+_WORKED_OUT: dict[str, Callable[[RuleFacts], Any]] = {
+    "shop": lambda f: f._ctx.shops[f._o.shop_id].code,
+    "platform": lambda f: f._ctx.shops[f._o.shop_id].platform,
+    "line_count": lambda f: len(f._facts.lines),
+    "weight_g": _weight,
+    "skus": lambda f: [s.code for s in f.sold_skus()],
+    "categories": lambda f: sorted({s.category for s in f.sold_skus() if s.category}),
+    "sku_tags": _sku_tags,
+    "tags": _tags,
+    "distance_km": _distance,
+    "customer_tags": _customer_tags,
+    "customer_order_count": _customer_order_count,
+    "cross_border": lambda f: bool(CROSS_BORDER_TAGS & set(f["tags"])),
+    "customs_data": lambda f: bool(f._o.customs_data),
+}

@@ -4,7 +4,7 @@ and the dry run of a rule book over current orders."""
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -303,7 +303,7 @@ def decide(
     steps: dict[int, list[str]] = {}
     extra_tags: dict[int, list[str]] = {}
     passed: list[Any] = []
-    rule_facts: dict[int, dict[str, Any]] = {}
+    rule_facts: dict[int, Mapping[str, Any]] = {}
     outcomes: dict[int, Any] = {}
     for o in orders:
         verdict = review(facts[o.id])
@@ -431,7 +431,7 @@ def _placement(
     demand: dict[int, dict[int, int]],
     available: dict[tuple[int, int], int],
     ctx: Any,
-    rule_facts: dict[int, dict[str, Any]],
+    rule_facts: dict[int, Mapping[str, Any]],
     outcomes: dict[int, Any],
     holds: dict[int, dict[str, str]],
     logs: dict[int, list[dict[str, str]]],
@@ -591,7 +591,7 @@ class _Placer:
     out: _Placement
     demand: dict[int, dict[int, int]]
     ctx: Any
-    rule_facts: dict[int, dict[str, Any]]
+    rule_facts: dict[int, Mapping[str, Any]]
     outcomes: dict[int, Any]
     holds: dict[int, dict[str, str]]
     logs: dict[int, list[dict[str, str]]]
