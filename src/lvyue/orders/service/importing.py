@@ -93,13 +93,13 @@ def parse_canonical(text: str) -> CanonicalOrder:
         raise ValueError(_pydantic_reason(exc)) from None
 
 
+_SERIALIZER = CanonicalOrder.__pydantic_serializer__
+
+
 def content_hash(order: CanonicalOrder) -> str:
     # pydantic-core serialises in field order, which is fixed: stable without sorting keys.
     # The serializer's own UTF-8 bytes: ``model_dump_json`` would decode them to be encoded.
     return hashlib.md5(_SERIALIZER.to_json(order)).hexdigest()
-
-
-_SERIALIZER = CanonicalOrder.__pydantic_serializer__
 
 
 def _order_values(o: CanonicalOrder, digest: str, ts: datetime) -> dict[str, Any]:
